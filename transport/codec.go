@@ -1,0 +1,98 @@
+package transport
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/fanout-go/fanout"
+)
+
+// Encode returns the JSON object of d (without a trailing newline), as
+// docs/protocol.md describes. The encoding is made once per message and
+// delivery form and shared by every connection (see
+// fanout.Delivery.Encoded): the returned bytes must not be modified.
+func Encode(d fanout.Delivery) []byte { return d.Encoded(encode) }
+
+func encode(d fanout.Delivery) []byte {
+	b := make([]byte, 0, 64+len(d.Topic)+len(d.Epoch)+len(d.Data))
+	b = append(b, `{"type":"`...)
+	b = append(b, d.Kind.String()...)
+	b = append(b, `","topic":`...)
+	b = appendString(b, d.Topic)
+	b = append(b, `,"epoch":`...)
+	b = appendString(b, d.Epoch)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, d.Seq, 10)
+	if d.Gap {
+		b = append(b, `,"gap":true`...)
+	}
+	b = append(b, `,"data":`...)
+	b = appendData(b, d.Data)
+	return append(b, '}')
+}
+
+// appendData embeds a payload verbatim when it is JSON. A payload that is
+// not JSON is sent as a JSON string rather than breaking the frame, and
+// an empty one as null.
+func appendData(b, data []byte) []byte {
+	switch {
+	case len(data) == 0:
+		return append(b, "null"...)
+	case json.Valid(data):
+		return append(b, data...)
+	}
+	return appendString(b, string(data))
+}
+
+// AppendSubscribed appends the reply to a successful subscribe.
+func AppendSubscribed(b []byte, topic string, id int64, hasID bool) []byte {
+	b = append(b, `{"type":"subscribed","topic":`...)
+	b = appendString(b, topic)
+	return appendID(b, id, hasID)
+}
+
+// AppendUnsubscribed appends the message that ends a subscription, with
+// reason ReasonRequested or an error code.
+func AppendUnsubscribed(b []byte, topic, reason string, id int64, hasID bool) []byte {
+	b = append(b, `{"type":"unsubscribed","topic":`...)
+	b = appendString(b, topic)
+	b = append(b, `,"reason":`...)
+	b = appendString(b, reason)
+	return appendID(b, id, hasID)
+}
+
+// AppendError appends an error message for a failed command. topic may be
+// empty.
+func AppendError(b []byte, e *ProtocolError, topic string, id int64, hasID bool) []byte {
+	b = append(b, `{"type":"error","code":`...)
+	b = appendString(b, e.Code)
+	b = append(b, `,"message":`...)
+	b = appendString(b, e.Message)
+	if topic != "" {
+		b = append(b, `,"topic":`...)
+		b = appendString(b, topic)
+	}
+	return appendID(b, id, hasID)
+}
+
+func appendID(b []byte, id int64, hasID bool) []byte {
+	if hasID {
+		b = append(b, `,"id":`...)
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string. Topic names and epochs need no
+// escaping, so the common case copies bytes.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
