@@ -1,0 +1,245 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/transport"
+)
+
+// conn is one WebSocket connection: its subscriber, the reading loop run by
+// ServeHTTP's goroutine, and the state of its writer and keepalive.
+type conn struct {
+	h   *Handler
+	ws  *websocket.Conn
+	r   *http.Request
+	sub *fanout.Subscriber
+
+	// ctx bounds the hub calls of the reading loop (a snapshot loader);
+	// cancel is called when the connection closes.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	closing atomic.Bool // a close (handshake or abort) has started
+	ending  atomic.Bool // the reading loop ended: the subscriber is closed by us
+	broken  atomic.Bool // a write failed: the writer stops writing
+
+	// Writer state; see writer.go.
+	state  atomic.Int32  // writerIdle, writerRunning or writerDead
+	idle   chan struct{} // receives a value when a writer goes idle (capacity 1)
+	writes sync.WaitGroup
+	timer  *time.Timer // write deadline, armed around each write; set once by the first writer
+
+	mu        sync.Mutex // guards the fields below
+	replies   []byte     // control replies waiting for the writer, separated by '\n'
+	ended     bool       // the connection ended: timer callbacks do nothing
+	callbacks sync.WaitGroup
+	ping      *time.Timer // keepalive; nil when disabled
+
+	// Reading state, owned by the reading loop.
+	limit   bucket
+	invalid int // invalid commands in a row
+}
+
+func newConn(h *Handler, wsc *websocket.Conn, r *http.Request) *conn {
+	c := &conn{h: h, ws: wsc, r: r, idle: make(chan struct{}, 1)}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.limit = newBucket(h.opts.CommandRate, h.opts.CommandBurst, time.Now())
+	wsc.SetReadLimit(h.opts.ReadLimit)
+	c.sub = h.hub.NewSubscriber(fanout.SubscriberOptions{
+		QueueSize:        h.opts.QueueSize,
+		MaxSubscriptions: h.opts.MaxTopics,
+		Overflow:         h.opts.Overflow,
+		OnReady:          c.wake,
+	})
+	return c
+}
+
+// serve runs the connection on ServeHTTP's goroutine until it closes, then
+// releases everything it holds.
+func (c *conn) serve() {
+	if c.sub.Err() != nil {
+		c.wake() // the hub is closed: let the writer close the connection
+	}
+	c.startPing()
+	for c.readCommand() {
+	}
+	c.ending.Store(true)
+	c.cancel()
+	_ = c.sub.Close()
+	c.abort() // the peer is gone or the close handshake is done: unblock the writer and a ping
+	c.stopCallbacks()
+	c.stopWriter()
+}
+
+// readCommand reads and answers one command. It returns false when the
+// connection is over.
+func (c *conn) readCommand() bool {
+	typ, rd, err := c.ws.Reader(context.Background())
+	if err != nil {
+		return false // closed by the peer, by a close below, or broken
+	}
+	if typ != websocket.MessageText {
+		c.close(transport.CloseProtocolViolation, "protocol violation")
+		return false
+	}
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	b, err := readAll(rd, (*bp)[:0])
+	*bp = b[:0]
+	if err != nil {
+		return false // 1009 when over the read limit: the library has closed the connection
+	}
+	if !c.handle(b) {
+		c.invalid++
+		if c.invalid >= maxInvalid {
+			c.close(transport.CloseProtocolViolation, "protocol violation")
+			return false
+		}
+		return true
+	}
+	c.invalid = 0
+	return true
+}
+
+// readBufs holds command buffers, so that an idle connection holds none.
+var readBufs = sync.Pool{New: func() any {
+	b := make([]byte, 0, 512)
+	return &b
+}}
+
+func readAll(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
+// handle answers one command and reports whether it was a valid one (an
+// answer from the hub, even an error, counts as valid).
+func (c *conn) handle(b []byte) bool {
+	if !c.limit.take(time.Now()) {
+		cmd, _ := transport.ParseCommand(b)
+		c.reply(transport.AppendError(nil, transport.Errorf(transport.CodeRateLimited,
+			"more than %g commands per second; retry later", c.h.opts.CommandRate), cmd.Topic, cmd.ID, cmd.HasID))
+		return false
+	}
+	cmd, err := transport.ParseCommand(b)
+	if err != nil {
+		c.replyError(transport.FromError(err), cmd)
+		return false
+	}
+	switch cmd.Action {
+	case transport.ActionSubscribe:
+		c.subscribe(cmd)
+	case transport.ActionUnsubscribe:
+		if err := c.sub.Unsubscribe(cmd.Topic); err != nil {
+			c.replyError(transport.FromError(err), cmd)
+			break
+		}
+		c.replyf(func(b []byte) []byte {
+			return transport.AppendUnsubscribed(b, cmd.Topic, transport.ReasonRequested, cmd.ID, cmd.HasID)
+		})
+	}
+	return true
+}
+
+func (c *conn) subscribe(cmd transport.Command) {
+	if err := fanout.ValidTopic(cmd.Topic, math.MaxInt); err != nil { // the hub checks the length
+		c.replyError(transport.FromError(err), cmd)
+		return
+	}
+	if pe := c.h.opts.Auth.AllowSubscribe(c.r, cmd.Topic); pe != nil {
+		c.replyError(pe, cmd)
+		return
+	}
+	var err error
+	if cmd.Resume {
+		err = c.sub.Resume(c.ctx, cmd.Topic, fanout.Position{Epoch: cmd.Epoch, Seq: cmd.Since})
+	} else {
+		err = c.sub.Subscribe(c.ctx, cmd.Topic)
+	}
+	if err != nil {
+		c.replyError(transport.FromError(err), cmd)
+		return
+	}
+	c.replyf(func(b []byte) []byte { return transport.AppendSubscribed(b, cmd.Topic, cmd.ID, cmd.HasID) })
+}
+
+func (c *conn) replyError(pe *transport.ProtocolError, cmd transport.Command) {
+	topic := cmd.Topic
+	if fanout.ValidTopic(topic, math.MaxInt) != nil {
+		topic = "" // do not echo what may be garbage
+	}
+	c.replyf(func(b []byte) []byte { return transport.AppendError(b, pe, topic, cmd.ID, cmd.HasID) })
+}
+
+func (c *conn) reply(msg []byte) {
+	c.replyf(func(b []byte) []byte { return append(b, msg...) })
+}
+
+// replyf appends a control reply for the writer and wakes it. A client
+// that lets replies pile up beyond maxPendingReplies is a slow consumer.
+func (c *conn) replyf(appendMsg func([]byte) []byte) {
+	c.mu.Lock()
+	if len(c.replies) > 0 {
+		c.replies = append(c.replies, '\n')
+	}
+	c.replies = appendMsg(c.replies)
+	over := len(c.replies) > maxPendingReplies
+	c.mu.Unlock()
+	if over {
+		// On the reading goroutine, the handshake reads the peer's answer
+		// itself; the next read then fails and the loop ends.
+		c.close(transport.CloseSlowConsumer, "slow consumer")
+		return
+	}
+	c.wake()
+}
+
+// close closes the connection with a close handshake, unless a close has
+// already started. It blocks until the handshake ends (or times out).
+func (c *conn) close(code websocket.StatusCode, reason string) {
+	if !c.closing.CompareAndSwap(false, true) {
+		return
+	}
+	c.cancel()
+	_ = c.ws.Close(code, reason)
+}
+
+// abort closes the connection without a handshake. If a close handshake
+// is under way, it waits for it to end.
+func (c *conn) abort() {
+	c.closing.Store(true)
+	c.cancel()
+	_ = c.ws.CloseNow()
+}
+
+// closeFor closes the connection because its subscriber ended with err.
+func (c *conn) closeFor(err error) {
+	if c.ending.Load() {
+		return // the reading loop closed the subscriber
+	}
+	if errors.Is(err, fanout.ErrSlowConsumer) {
+		c.close(transport.CloseSlowConsumer, "slow consumer")
+		return
+	}
+	c.close(websocket.StatusGoingAway, "going away")
+}

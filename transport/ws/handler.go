@@ -1,0 +1,256 @@
+// Package ws serves fanout's protocol (docs/protocol.md) over WebSocket,
+// with github.com/coder/websocket.
+//
+// Each connection is one fanout.Subscriber. An idle connection costs one
+// goroutine, the one running ServeHTTP, which reads the client's commands.
+// A writer goroutine exists only while the connection has something to
+// write: it drains the subscriber's queue into as few text frames as
+// possible, messages separated by '\n', and ends when the queue is empty.
+// Keepalive pings run on a timer, not a goroutine.
+package ws
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/transport"
+)
+
+// A Handler is an http.Handler that upgrades requests to WebSocket
+// connections speaking fanout's protocol, each subscribed to the hub
+// through its own fanout.Subscriber.
+//
+// http.Server.Shutdown does not close hijacked connections such as
+// WebSockets: call Handler.Shutdown (a paced drain) or Handler.Close as
+// well. A Handler is safe for concurrent use; create one with NewHandler.
+type Handler struct {
+	hub    *fanout.Hub
+	opts   Options
+	accept websocket.AcceptOptions
+
+	mu       sync.Mutex // guards the fields below
+	conns    map[*conn]struct{}
+	admitted int           // requests admitted and not yet finished, upgraded or not
+	closing  bool          // Shutdown or Close started: refuse new requests
+	hurry    chan struct{} // closed by Close: stop pacing, close the rest now
+	closed   bool          // hurry is closed
+
+	wg sync.WaitGroup // admitted requests (ServeHTTP calls past admission)
+}
+
+// NewHandler returns a handler serving hub's topics with opts.
+func NewHandler(hub *fanout.Hub, opts Options) *Handler {
+	opts = opts.withDefaults()
+	return &Handler{
+		hub:  hub,
+		opts: opts,
+		accept: websocket.AcceptOptions{
+			OriginPatterns:     opts.OriginPatterns,
+			InsecureSkipVerify: opts.InsecureSkipVerify,
+			CompressionMode:    opts.CompressionMode,
+		},
+		conns: make(map[*conn]struct{}),
+		hurry: make(chan struct{}),
+	}
+}
+
+// ServeHTTP authorizes the request with Options.Auth.Connect (HTTP 403 on
+// denial), upgrades it and serves the connection until it closes. Requests
+// beyond Options.MaxConnections, and requests arriving after Shutdown or
+// Close began, are answered with HTTP 503 and Retry-After.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.admit() {
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "fanout: the server is at capacity or shutting down; retry later", http.StatusServiceUnavailable)
+		return
+	}
+	defer h.release()
+
+	if err := h.opts.Auth.AllowConnect(r); err != nil {
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
+	}
+	wsc, err := websocket.Accept(w, r, &h.accept)
+	if err != nil {
+		return // Accept has answered the request
+	}
+	c := newConn(h, wsc, r)
+	if !h.register(c) {
+		c.close(websocket.StatusGoingAway, "going away")
+	}
+	c.serve()
+	h.unregister(c)
+}
+
+func (h *Handler) admit() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing || h.admitted >= h.opts.MaxConnections {
+		return false
+	}
+	h.admitted++
+	h.wg.Add(1)
+	return true
+}
+
+func (h *Handler) release() {
+	h.mu.Lock()
+	h.admitted--
+	h.mu.Unlock()
+	h.wg.Done()
+}
+
+func (h *Handler) register(c *conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.conns[c] = struct{}{}
+	return true
+}
+
+func (h *Handler) unregister(c *conn) {
+	h.mu.Lock()
+	delete(h.conns, c)
+	h.mu.Unlock()
+}
+
+// Len returns the number of open connections.
+func (h *Handler) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.conns)
+}
+
+// defaultDrainRate is how many connections per second Shutdown closes when
+// its context has no deadline.
+const defaultDrainRate = 1000
+
+// drainTick is the pause between two batches of a paced Shutdown.
+const drainTick = 50 * time.Millisecond
+
+// Shutdown stops accepting connections (new requests get HTTP 503) and
+// closes the open ones with transport.CloseReconnect (4001, "reconnect"),
+// so that their clients reconnect elsewhere and resume. It closes them in
+// batches spread over three quarters of the time left before ctx's
+// deadline, or at defaultDrainRate (1000) per second when ctx has none, so
+// that the clients do not all reconnect at once. Then it waits for every
+// connection's goroutines to end.
+//
+// If ctx is done first, Shutdown closes the remaining connections at once,
+// without a close handshake, waits for them and returns ctx's error.
+// Shutdown is idempotent: a later call (or Close) waits for the first to
+// finish; Close during a Shutdown closes the remaining connections at once
+// with 1001.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	conns, first := h.startClosing()
+	var closers sync.WaitGroup
+	defer closers.Wait()
+	if first {
+		h.drain(ctx, &closers, conns)
+	}
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		h.closeNow()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close closes every connection now with 1001 (going away), so that their
+// clients reconnect with backoff and resume, and waits for their
+// goroutines to end. It is idempotent and returns nil.
+func (h *Handler) Close() error {
+	h.startClosing()
+	h.mu.Lock()
+	if !h.closed {
+		h.closed = true
+		close(h.hurry)
+	}
+	conns := h.snapshotLocked()
+	h.mu.Unlock()
+	var closers sync.WaitGroup
+	h.closeAll(&closers, conns, websocket.StatusGoingAway, "going away")
+	closers.Wait()
+	h.wg.Wait()
+	return nil
+}
+
+// startClosing refuses new connections and returns the open ones; first
+// reports whether this call made the switch.
+func (h *Handler) startClosing() (conns []*conn, first bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	first = !h.closing
+	h.closing = true
+	return h.snapshotLocked(), first
+}
+
+func (h *Handler) snapshotLocked() []*conn {
+	conns := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	return conns
+}
+
+// drain closes conns in paced batches with 4001.
+func (h *Handler) drain(ctx context.Context, closers *sync.WaitGroup, conns []*conn) {
+	batches := int64(len(conns)) * int64(drainTick) / (defaultDrainRate * int64(time.Second))
+	if deadline, ok := ctx.Deadline(); ok {
+		batches = int64(time.Until(deadline) * 3 / 4 / drainTick)
+	}
+	batches = max(1, min(batches, int64(len(conns))))
+	size := (int64(len(conns)) + batches - 1) / batches
+	tick := time.NewTicker(drainTick)
+	defer tick.Stop()
+	for len(conns) > 0 {
+		n := min(int(size), len(conns))
+		h.closeAll(closers, conns[:n], transport.CloseReconnect, "reconnect")
+		conns = conns[n:]
+		if len(conns) == 0 {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-h.hurry:
+			return // Close closes the rest
+		case <-ctx.Done():
+			return // Shutdown closes the rest without handshake
+		}
+	}
+}
+
+// closeAll runs the close handshakes of conns concurrently, in goroutines
+// that closers counts.
+func (h *Handler) closeAll(closers *sync.WaitGroup, conns []*conn, code websocket.StatusCode, reason string) {
+	closers.Add(len(conns))
+	for _, c := range conns {
+		go func() {
+			defer closers.Done()
+			c.close(code, reason)
+		}()
+	}
+}
+
+// closeNow closes every connection without a handshake.
+func (h *Handler) closeNow() {
+	h.mu.Lock()
+	conns := h.snapshotLocked()
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.abort()
+	}
+}

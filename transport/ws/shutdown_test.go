@@ -1,0 +1,71 @@
+package ws_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/fanout-go/fanout/transport"
+	"github.com/fanout-go/fanout/transport/ws"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestShutdown(t *testing.T) {
+	t.Parallel()
+	const n = 20
+	s := newServer(t, nil, ws.Options{})
+	var clients []*client
+	for range n {
+		c := s.dial(t)
+		c.subscribe("news")
+		require.Equal(t, "subscribed", c.next().Type)
+		clients = append(clients, c)
+	}
+	require.Equal(t, n, s.h.Len())
+
+	codes := make(chan websocket.StatusCode, n)
+	for _, c := range clients {
+		go func() { codes <- c.closeStatus() }()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond+testTimeout/4)
+	defer cancel()
+	require.NoError(t, s.h.Shutdown(ctx))
+	for range n {
+		assert.Equal(t, websocket.StatusCode(transport.CloseReconnect), <-codes)
+	}
+	assert.Equal(t, 0, s.h.Len())
+
+	// New requests are refused; Shutdown and Close are idempotent.
+	resp := s.get(t, nil)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.NotEmpty(t, resp.Header.Get("Retry-After"))
+	require.NoError(t, s.h.Shutdown(ctx))
+	require.NoError(t, s.h.Close())
+}
+
+func TestClose(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, nil, ws.Options{})
+	c := s.dial(t)
+	c.subscribe("news")
+	require.Equal(t, "subscribed", c.next().Type)
+	done := make(chan websocket.StatusCode, 1)
+	go func() { done <- c.closeStatus() }()
+	require.NoError(t, s.h.Close())
+	assert.Equal(t, websocket.StatusGoingAway, <-done)
+	assert.Equal(t, 0, s.h.Len())
+	require.NoError(t, s.h.Close())
+}
+
+func TestHubClosed(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, nil, ws.Options{})
+	c := s.dial(t)
+	c.subscribe("news")
+	require.Equal(t, "subscribed", c.next().Type)
+	require.NoError(t, s.hub.Close())
+	assert.Equal(t, websocket.StatusGoingAway, c.closeStatus())
+}

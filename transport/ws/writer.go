@@ -1,0 +1,195 @@
+package ws
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/transport"
+)
+
+// States of a connection's writer.
+const (
+	writerIdle    int32 = iota // no writer goroutine; the next wake starts one
+	writerRunning              // a writer goroutine runs (or is about to)
+	writerDead                 // the connection ended: never start a writer again
+)
+
+// wake starts the writer unless it is running. It is the subscriber's
+// OnReady hook, so it runs on a publisher's goroutine under the topic's
+// lock: it only flips the state and starts a goroutine.
+//
+// No wakeup is lost: a writer that is finishing sets the state to idle
+// and only then looks for work again (hasWork), so a message queued after
+// its last Drain either finds the state idle here and starts a new writer,
+// or is found by the finishing writer.
+func (c *conn) wake() {
+	if c.state.CompareAndSwap(writerIdle, writerRunning) {
+		c.writes.Add(1)
+		go c.write()
+	}
+}
+
+// write is the writer goroutine: it writes everything queued, then ends.
+func (c *conn) write() {
+	defer c.writes.Done()
+	w := writeBufs.Get().(*writeBuf)
+	defer writeBufs.Put(w)
+	for {
+		c.flush(w)
+		c.state.Store(writerIdle)
+		select {
+		case c.idle <- struct{}{}:
+		default:
+		}
+		if !c.hasWork() || !c.state.CompareAndSwap(writerIdle, writerRunning) {
+			return
+		}
+	}
+}
+
+// stopWriter waits for the running writer, if any, and keeps any other
+// from starting. It is called once, by the reading goroutine, after the
+// subscriber is closed and the connection aborted, so a writer ends soon.
+func (c *conn) stopWriter() {
+	for !c.state.CompareAndSwap(writerIdle, writerDead) {
+		<-c.idle
+	}
+	c.writes.Wait()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+}
+
+// hasWork reports whether the writer has something to do.
+func (c *conn) hasWork() bool {
+	if c.closing.Load() || c.broken.Load() || c.ending.Load() {
+		return false
+	}
+	c.mu.Lock()
+	replies := len(c.replies)
+	c.mu.Unlock()
+	return replies > 0 || c.sub.Len() > 0 || c.sub.Err() != nil
+}
+
+// writeBuf is a writer's reusable memory, pooled so that an idle
+// connection holds none.
+type writeBuf struct {
+	ds    [drainBatch]fanout.Delivery
+	frame []byte
+}
+
+var writeBufs = sync.Pool{New: func() any { return new(writeBuf) }}
+
+// maxKeptReplies is the capacity of the reply buffer a connection keeps
+// between replies.
+const maxKeptReplies = 1024
+
+// flush writes the pending replies and queued deliveries in as few frames
+// as possible, each at most MaxFrameSize (a bigger message goes alone),
+// until nothing is left or the connection fails.
+func (c *conn) flush(w *writeBuf) {
+	limit := c.h.opts.MaxFrameSize
+	w.frame = w.frame[:0]
+	for !c.closing.Load() && !c.broken.Load() {
+		c.takeReplies(w)
+		n, err := c.sub.Drain(w.ds[:])
+		if err != nil {
+			if len(w.frame) > 0 {
+				c.send(w.frame)
+			}
+			c.closeFor(err)
+			return
+		}
+		ok := c.append(w, w.ds[:n], limit)
+		clear(w.ds[:n]) // do not keep messages alive from the pool
+		if !ok {
+			return
+		}
+		if n == len(w.ds) && len(w.frame) < limit {
+			continue // more may be queued: fill the frame first
+		}
+		if len(w.frame) == 0 {
+			return
+		}
+		if !c.send(w.frame) {
+			return
+		}
+		w.frame = w.frame[:0]
+	}
+}
+
+// takeReplies moves the pending control replies into the frame.
+func (c *conn) takeReplies(w *writeBuf) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.replies) == 0 {
+		return
+	}
+	if len(w.frame) > 0 {
+		w.frame = append(w.frame, '\n')
+	}
+	w.frame = append(w.frame, c.replies...)
+	c.replies = c.replies[:0]
+	if cap(c.replies) > maxKeptReplies {
+		c.replies = nil
+	}
+}
+
+// append adds the encodings of ds to the frame, writing the frame out
+// whenever the next message would not fit. It reports false when a write
+// failed.
+func (c *conn) append(w *writeBuf, ds []fanout.Delivery, limit int) bool {
+	for _, d := range ds {
+		b := transport.Encode(d)
+		if len(w.frame) > 0 && len(w.frame)+1+len(b) > limit {
+			if !c.send(w.frame) {
+				return false
+			}
+			w.frame = w.frame[:0]
+		}
+		if len(w.frame) == 0 && len(b) >= limit {
+			if !c.send(b) { // the shared encoding, not copied
+				return false
+			}
+			continue
+		}
+		if len(w.frame) > 0 {
+			w.frame = append(w.frame, '\n')
+		}
+		w.frame = append(w.frame, b...)
+	}
+	return true
+}
+
+// send writes one text frame within WriteTimeout. On failure it marks the
+// connection broken and aborts it, so that the reading loop ends.
+func (c *conn) send(p []byte) bool {
+	timeout := c.h.opts.WriteTimeout
+	if c.timer == nil {
+		c.timer = time.AfterFunc(timeout, c.writeTimedOut)
+	} else {
+		c.timer.Reset(timeout)
+	}
+	err := c.ws.Write(context.Background(), websocket.MessageText, p)
+	c.timer.Stop()
+	if err != nil {
+		c.broken.Store(true)
+		c.abort()
+		return false
+	}
+	return true
+}
+
+// writeTimedOut aborts a connection whose write took longer than
+// WriteTimeout.
+func (c *conn) writeTimedOut() {
+	if !c.enter() {
+		return
+	}
+	defer c.leave()
+	c.broken.Store(true)
+	c.abort()
+}
