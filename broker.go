@@ -23,17 +23,22 @@ type Broker interface {
 	Publish(ctx context.Context, topic string, data, state []byte, retainLast bool) (Position, error)
 
 	// Subscribe starts delivering topic's publications to this node's
-	// Sink, in sequence order, until Unsubscribe.
+	// Sink, in sequence order, until Unsubscribe. Every publication
+	// stored after Subscribe returns is delivered. Subscribing to a
+	// subscribed topic does nothing.
 	Subscribe(ctx context.Context, topic string) error
 
 	// Unsubscribe stops delivering topic's publications to this node.
+	// Unsubscribing from a topic not subscribed to does nothing.
 	Unsubscribe(ctx context.Context, topic string) error
 
 	// Recover returns what a node needs to (re)build its view of topic
 	// after position after: the topic's current head, its snapshot, and
 	// the stored messages with sequence numbers after after.Seq (at most
-	// limit, the newest ones), when after is in the current epoch. A
-	// topic the broker does not know has a fresh epoch and Seq 0.
+	// limit, the newest ones), when after is in the current epoch; an
+	// empty after.Epoch stands for the start of the current epoch. A
+	// topic the broker does not know gets a fresh epoch, kept for its
+	// next publications, and has Seq 0.
 	Recover(ctx context.Context, topic string, after Position, limit int) (Recovery, error)
 
 	// Bind sets the sink that receives this node's publications. The hub
