@@ -432,15 +432,61 @@ export class FanoutClient {
 }
 
 /**
- * encodeCursor returns the SSE cursor (version 1) of topics, in the order the
- * query names them, or '' when none has a position.
+ * encodeCursor returns the SSE cursor (version 1, see docs/protocol.md) that
+ * names the positions of topics, an array of {name, epoch, seq}, or '' when
+ * none has a position:
+ *
+ *   "1." check *( "~" tag "." epoch "." seq )
+ *
+ * check is the CRC-32 of what follows it and tag 24 bits of the topic name's
+ * FNV-1a hash, both in base64url; seq is base 36.
  */
 export function encodeCursor(topics) {
+  let body = '';
+  for (const t of topics) {
+    if (typeof t.epoch !== 'string' || !EPOCH.test(t.epoch)) continue;
+    body += `~${topicTag(t.name)}.${t.epoch}.${t.seq.toString(36)}`;
+  }
+  return body ? '1.' + base64(crc32(body), 6) + body : '';
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const EPOCH = /^[A-Za-z0-9_-]{1,32}$/;
+
+// base64 returns the n low 6-bit groups of the unsigned 32-bit v, most
+// significant first.
+function base64(v, n) {
   let s = '';
-  topics.forEach((t, i) => {
-    if (t.epoch !== null && t.epoch !== undefined) s += `~${i.toString(36)}.${t.epoch}.${t.seq.toString(36)}`;
-  });
-  return s ? '1' + s : '';
+  for (let i = 0; i < n; i++) {
+    s = B64[v & 63] + s;
+    v >>>= 6;
+  }
+  return s;
+}
+
+// topicTag returns 24 bits of the 32-bit FNV-1a hash of an (ASCII) topic
+// name, the high byte folded in, as 4 base64url characters.
+function topicTag(name) {
+  let h = 2166136261;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619) >>> 0;
+  return base64((h ^ (h >>> 24)) >>> 0, 4);
+}
+
+let CRC_TABLE = null;
+
+// crc32 returns the CRC-32 (IEEE) of an ASCII string.
+function crc32(s) {
+  if (!CRC_TABLE) {
+    CRC_TABLE = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      CRC_TABLE[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = 0; i < s.length; i++) c = CRC_TABLE[(c ^ s.charCodeAt(i)) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
 }
 
 function baseURL() {
