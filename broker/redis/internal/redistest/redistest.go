@@ -1,0 +1,186 @@
+// Package redistest runs a real redis-server for the tests of the Redis
+// broker: a process of its own, on a free loopback port, in a temporary
+// directory, without persistence.
+package redistest
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Server is a redis-server process that a test started. Its methods are
+// called from the test goroutine.
+type Server struct {
+	// Addr is the server's address, 127.0.0.1:port. It stays the same
+	// across Restart.
+	Addr string
+
+	t    testing.TB
+	bin  string
+	port int
+	dir  string
+	cmd  *exec.Cmd
+	exit chan struct{} // closed when cmd has exited and was waited for
+	runs int
+}
+
+// Binary returns the path of redis-server. When it is missing, it skips
+// the test, or fails it when the environment variable CI is "true".
+func Binary(t testing.TB) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		const msg = "redis-server is not installed (apt-get install -y redis-server): the Redis broker tests need a real server"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return bin
+}
+
+// Start starts a redis-server on a free loopback port and waits until it
+// answers PING. The test's cleanup kills it.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{t: t, bin: Binary(t), dir: t.TempDir()}
+	var err error
+	for try := 0; try < 5; try++ {
+		s.port = freePort(t)
+		s.Addr = "127.0.0.1:" + strconv.Itoa(s.port)
+		if err = s.start(); err == nil {
+			t.Cleanup(s.Kill)
+			return s
+		}
+	}
+	t.Fatalf("redistest: start redis-server: %v", err)
+	return nil
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("redistest: find a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// start runs the process and waits for PING; on failure the process is
+// gone.
+func (s *Server) start() error {
+	s.runs++
+	logPath := filepath.Join(s.dir, fmt.Sprintf("redis-%d.log", s.runs))
+	log, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	cmd := exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", s.dir)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	s.cmd = cmd
+	s.exit = make(chan struct{})
+	go func(exit chan struct{}) { // owned by Kill, which waits for it
+		_ = cmd.Wait()
+		close(exit)
+	}(s.exit)
+	if err := s.waitReady(10 * time.Second); err != nil {
+		s.Kill()
+		out, _ := os.ReadFile(logPath)
+		return fmt.Errorf("%w; its log:\n%s", err, out)
+	}
+	return nil
+}
+
+// waitReady polls the server with PING, every 10ms, until it answers
+// PONG or the time is up.
+func (s *Server) waitReady(limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	var err error
+	for time.Now().Before(deadline) {
+		if err = Ping(s.Addr); err == nil {
+			return nil
+		}
+		select {
+		case <-tick.C:
+		case <-s.exit:
+			return fmt.Errorf("redis-server exited: %s", s.cmd.ProcessState)
+		}
+	}
+	return fmt.Errorf("redis-server at %s does not answer PING: %w", s.Addr, err)
+}
+
+// Ping sends PING to the Redis at addr over a connection of its own and
+// returns nil when it answers PONG.
+func Ping(addr string) error {
+	_, err := Do(addr, "PING")
+	return err
+}
+
+// Do sends one inline command to the Redis at addr over a connection of
+// its own, and returns the first line of the reply, or an error for an
+// error reply. It spares tests a client's goroutines for admin commands
+// such as FLUSHALL.
+func Do(addr, command string) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte(command + "\r\n")); err != nil {
+		return "", err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if strings.HasPrefix(line, "-") {
+		return "", fmt.Errorf("redis: %s", line[1:])
+	}
+	if command == "PING" && line != "+PONG" {
+		return "", fmt.Errorf("redis: PING answered %q", line)
+	}
+	return line, nil
+}
+
+// Kill kills the server with SIGKILL, as a crash would, and waits for it
+// to exit. It does nothing when the server is not running.
+func (s *Server) Kill() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.exit
+	s.cmd = nil
+}
+
+// Restart starts a new server on the same port, empty, and waits until it
+// answers PING. Kill the old one first to simulate a crash.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Kill()
+	var err error
+	for try := 0; try < 50; try++ { // the port may linger briefly
+		if err = s.start(); err == nil {
+			return
+		}
+	}
+	s.t.Fatalf("redistest: restart redis-server on %s: %v", s.Addr, err)
+}

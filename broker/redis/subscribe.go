@@ -1,0 +1,294 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/fanout-go/fanout"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// subscription is the Broker's record of one subscribed topic.
+type subscription struct {
+	channel   string
+	ready     chan struct{} // closed once Redis confirmed the subscription, or it was dropped
+	confirmed bool
+	dropped   bool // Unsubscribe ran before the confirmation
+}
+
+var errUnsubscribed = errors.New("fanout/redis: unsubscribed while subscribing")
+
+// Subscribe starts delivering topic's publications to the sink. It
+// returns once Redis confirmed the subscription, so every publication
+// stored after Subscribe returns reaches the sink. Subscribing to a topic
+// already subscribed waits for that subscription.
+func (b *Broker) Subscribe(ctx context.Context, topic string) error {
+	if b.isClosed() {
+		return fmt.Errorf("fanout/redis: subscribe %q: %w", topic, ErrClosed)
+	}
+	b.subMu.Lock()
+	s := b.subs[topic]
+	if s == nil {
+		s = &subscription{channel: b.channelFor(topic), ready: make(chan struct{})}
+		b.subs[topic] = s
+		b.pending[s.channel]++
+		b.subMu.Unlock()
+		if err := b.ps.Subscribe(ctx, s.channel); err != nil {
+			b.abandon(topic, s, true)
+			return fmt.Errorf("fanout/redis: subscribe %q: %w", topic, err)
+		}
+	} else {
+		b.subMu.Unlock()
+	}
+	select {
+	case <-s.ready:
+		if s.dropped {
+			return fmt.Errorf("fanout/redis: subscribe %q: %w", topic, errUnsubscribed)
+		}
+		return nil
+	case <-ctx.Done():
+		b.abandon(topic, s, false)
+		return fmt.Errorf("fanout/redis: subscribe %q: %w", topic, ctx.Err())
+	case <-b.stopSub:
+		return fmt.Errorf("fanout/redis: subscribe %q: %w", topic, ErrClosed)
+	}
+}
+
+// abandon undoes a subscription that failed. unsent says the SUBSCRIBE
+// command never reached Redis, so no confirmation will come for it.
+func (b *Broker) abandon(topic string, s *subscription, unsent bool) {
+	b.subMu.Lock()
+	if unsent {
+		b.unpendLocked(s.channel)
+	}
+	drop := b.subs[topic] == s && !s.confirmed
+	if drop {
+		delete(b.subs, topic)
+		s.dropped = true
+		close(s.ready)
+	}
+	b.subMu.Unlock()
+	if drop {
+		// go-redis keeps a channel whose SUBSCRIBE failed in its set, to
+		// subscribe it again after a reconnect; take it out.
+		_ = b.ps.Unsubscribe(bg, s.channel)
+	}
+}
+
+func (b *Broker) unpendLocked(channel string) {
+	if b.pending[channel] <= 1 {
+		delete(b.pending, channel)
+	} else {
+		b.pending[channel]--
+	}
+}
+
+// Unsubscribe stops delivering topic's publications to the sink. A topic
+// not subscribed is no error.
+func (b *Broker) Unsubscribe(ctx context.Context, topic string) error {
+	if b.isClosed() {
+		return fmt.Errorf("fanout/redis: unsubscribe %q: %w", topic, ErrClosed)
+	}
+	b.subMu.Lock()
+	s := b.subs[topic]
+	if s != nil {
+		delete(b.subs, topic)
+		if !s.confirmed {
+			s.dropped = true
+			close(s.ready)
+		}
+	}
+	b.subMu.Unlock()
+	if s == nil {
+		return nil
+	}
+	if err := b.ps.Unsubscribe(ctx, s.channel); err != nil {
+		// The channel is out of go-redis's set, so a reconnect will not
+		// subscribe it again, and the reader drops what still comes.
+		return fmt.Errorf("fanout/redis: unsubscribe %q: %w", topic, err)
+	}
+	return nil
+}
+
+// readerState is what the reader goroutine alone knows.
+type readerState struct {
+	lost     bool // a read failed: the connection was lost
+	resub    bool // inside the confirmations of a resubscription
+	pingSent bool // a PING is out, unanswered
+	cache    map[string]*channelCache
+}
+
+// channelCache keeps the strings of a channel's publications, so that
+// they are not kept alive by, or allocated for, every message.
+type channelCache struct {
+	topic, epoch string
+}
+
+// reader reads the Pub/Sub connection until Close.
+func (b *Broker) reader() {
+	defer b.wg.Done()
+	st := readerState{cache: make(map[string]*channelCache)}
+	backoff := time.NewTimer(0)
+	defer backoff.Stop()
+	delay := minBackoff
+	for {
+		item, err := b.ps.ReceiveTimeout(bg, b.opts.HealthInterval)
+		select {
+		case <-b.stopSub:
+			return
+		default:
+		}
+		if err != nil {
+			if !b.readFailed(&st, err) {
+				continue
+			}
+			backoff.Reset(delay)
+			delay = min(2*delay, maxBackoff)
+			select {
+			case <-backoff.C:
+			case <-b.stopSub:
+				return
+			}
+			continue
+		}
+		delay = minBackoff
+		st.pingSent = false
+		b.setHealth(nil)
+		b.handle(&st, item)
+	}
+}
+
+// Backoff between failed reads of the Pub/Sub connection.
+const (
+	minBackoff = 20 * time.Millisecond
+	maxBackoff = time.Second
+)
+
+// readFailed handles a failed read and reports whether the connection
+// is lost (rather than only quiet).
+func (b *Broker) readFailed(st *readerState, err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		if st.pingSent {
+			b.setHealth(fmt.Errorf("no answer to PING in %v", b.opts.HealthInterval))
+		}
+		st.pingSent = true
+		if err := b.ps.Ping(bg); err != nil {
+			b.setHealth(err)
+		}
+		return false
+	}
+	st.lost, st.pingSent = true, false
+	b.setHealth(err)
+	return true
+}
+
+// handle processes one item of the Pub/Sub connection.
+func (b *Broker) handle(st *readerState, item any) {
+	lost := st.lost
+	st.lost = false
+	switch it := item.(type) {
+	case *goredis.Message:
+		st.resub = false
+		if lost {
+			b.reconnected()
+		}
+		b.deliver(st, it)
+	case *goredis.Subscription:
+		if it.Kind == "subscribe" {
+			if b.confirm(it.Channel) && (!st.resub || it.Count == 1) {
+				lost = true // a confirmation nobody asked for: go-redis reconnected
+			}
+			if lost {
+				st.resub = true
+				b.reconnected()
+			}
+			return
+		}
+		st.resub = false
+		if lost {
+			b.reconnected()
+		}
+		if it.Kind == "unsubscribe" {
+			delete(st.cache, it.Channel)
+		}
+	default: // *goredis.Pong
+		st.resub = false
+		if lost {
+			b.reconnected()
+		}
+	}
+}
+
+// confirm records Redis's confirmation of a subscription to channel and
+// reports whether nobody was waiting for it: go-redis subscribed the
+// channel again on a new connection.
+func (b *Broker) confirm(channel string) (unasked bool) {
+	topic, ok := b.topicOf(channel)
+	if !ok {
+		return false
+	}
+	b.subMu.Lock()
+	defer b.subMu.Unlock()
+	s := b.subs[topic]
+	if b.pending[channel] > 0 {
+		b.unpendLocked(channel)
+		if b.pending[channel] > 0 || s == nil || s.confirmed {
+			return false // an older SUBSCRIBE of the channel; wait for the newest
+		}
+		s.confirmed = true
+		close(s.ready)
+		return false
+	}
+	return s != nil
+}
+
+func (b *Broker) reconnected() {
+	if sink := b.sinkOrNil(); sink != nil {
+		sink.Reconnected()
+	}
+}
+
+// deliver hands a publication to the sink, if its topic is subscribed.
+func (b *Broker) deliver(st *readerState, m *goredis.Message) {
+	c := st.cache[m.Channel]
+	if c == nil {
+		topic, ok := b.topicOf(m.Channel)
+		if !ok {
+			return
+		}
+		c = &channelCache{topic: topic}
+		if !b.subscribed(topic) {
+			return
+		}
+		st.cache[m.Channel] = c
+	}
+	p, err := decodePayload(m.Payload)
+	if err != nil {
+		b.setHealth(fmt.Errorf("channel %s: %w", m.Channel, err))
+		return
+	}
+	if p.epoch != c.epoch {
+		c.epoch = string([]byte(p.epoch)) // do not keep the payload alive
+	}
+	sink := b.sinkOrNil()
+	if sink == nil {
+		return
+	}
+	sink.Receive(fanout.Publication{
+		Message: &fanout.Message{
+			Topic: c.topic, Epoch: c.epoch, Seq: p.seq, Time: time.Now(), Data: p.data,
+		},
+		State:      p.state,
+		RetainLast: p.flags&flagRetain != 0,
+	})
+}
+
+func (b *Broker) subscribed(topic string) bool {
+	b.subMu.Lock()
+	defer b.subMu.Unlock()
+	return b.subs[topic] != nil
+}
