@@ -1,0 +1,78 @@
+package client
+
+import "time"
+
+// backoff computes the delays between attempts: exponential growth from
+// min to max with full jitter, a uniform random delay between zero and the
+// current ceiling, so that many clients that lost the same server do not
+// come back in step. It is not safe for concurrent use; each user holds
+// its own.
+type backoff struct {
+	min, max time.Duration
+	attempt  int                 // attempts since the last reset
+	int64n   func(n int64) int64 // a random integer in [0, n); math/rand/v2's Int64N in production
+}
+
+// ceiling returns the upper bound of the next delay:
+// min(max, min·2^attempt).
+func (b *backoff) ceiling() time.Duration {
+	d := b.min
+	for i := 0; i < b.attempt && d < b.max; i++ {
+		d *= 2
+	}
+	return min(d, b.max)
+}
+
+// next returns the delay before the next attempt and counts the attempt.
+func (b *backoff) next() time.Duration {
+	c := b.ceiling()
+	if c < b.max {
+		b.attempt++
+	}
+	if c <= 0 {
+		return 0
+	}
+	return time.Duration(b.int64n(int64(c)))
+}
+
+// reset starts again from min.
+func (b *backoff) reset() { b.attempt = 0 }
+
+// bucket is a token bucket pacing the commands the client sends: rate
+// tokens per second, up to burst. Time is passed in.
+type bucket struct {
+	rate   float64
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func newBucket(rate float64, burst int, now time.Time) bucket {
+	return bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: now}
+}
+
+func (b *bucket) refill(now time.Time) {
+	if now.After(b.last) {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+		b.last = now
+	}
+}
+
+// take takes a token if one is available at now.
+func (b *bucket) take(now time.Time) bool {
+	b.refill(now)
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// wait returns how long after now the next token is available.
+func (b *bucket) wait(now time.Time) time.Duration {
+	b.refill(now)
+	if b.tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+}

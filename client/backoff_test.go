@@ -1,0 +1,89 @@
+package client_test
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/fanout-go/fanout/client"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestBackoffGrowsToMax(t *testing.T) {
+	t.Parallel()
+	top := func(n int64) int64 { return n - 1 } // the largest delay the jitter allows
+	b := client.NewBackoff(100*time.Millisecond, 2*time.Second, top)
+	var got []time.Duration
+	for range 8 {
+		got = append(got, b.Next()+1)
+	}
+	ms := time.Millisecond
+	assert.Equal(t, []time.Duration{100 * ms, 200 * ms, 400 * ms, 800 * ms, 1600 * ms, 2000 * ms, 2000 * ms, 2000 * ms}, got)
+
+	b.Reset()
+	assert.Equal(t, 100*ms, b.Ceiling(), "reset starts again from the minimum")
+}
+
+func TestBackoffFullJitter(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	const attempts, runs = 6, 200
+	min, max := 10*time.Millisecond, time.Second
+	seen := make(map[time.Duration]bool)
+	for range runs {
+		b := client.NewBackoff(min, max, rng.Int64N)
+		for i := range attempts {
+			ceiling := b.Ceiling()
+			require.Equal(t, min<<i, ceiling)
+			d := b.Next()
+			require.GreaterOrEqual(t, d, time.Duration(0))
+			require.Less(t, d, ceiling)
+			if i == attempts-1 {
+				seen[d] = true
+			}
+		}
+	}
+	// Full jitter spreads the clients: the last attempt's delays of 200
+	// clients are nearly all different, and use both halves of the range.
+	assert.Greater(t, len(seen), runs*9/10)
+	var low, high int
+	for d := range seen {
+		if d < (min<<(attempts-1))/2 {
+			low++
+		} else {
+			high++
+		}
+	}
+	assert.Positive(t, low)
+	assert.Positive(t, high)
+}
+
+func TestBackoffZeroRandom(t *testing.T) {
+	t.Parallel()
+	b := client.NewBackoff(time.Millisecond, time.Second, func(int64) int64 { return 0 })
+	for range 100 {
+		require.Zero(t, b.Next())
+	}
+	assert.Equal(t, time.Second, b.Ceiling(), "the ceiling saturates at the maximum without overflowing")
+}
+
+func TestBucketPaces(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	b := client.NewBucket(10, 3, now)
+	for range 3 {
+		require.True(t, b.Take(now))
+	}
+	require.False(t, b.Take(now), "the burst is spent")
+	assert.Equal(t, 100*time.Millisecond, b.Wait(now))
+	now = now.Add(50 * time.Millisecond)
+	require.False(t, b.Take(now))
+	now = now.Add(50 * time.Millisecond)
+	require.True(t, b.Take(now), "a token every 1/rate")
+	now = now.Add(time.Hour)
+	for range 3 {
+		require.True(t, b.Take(now))
+	}
+	require.False(t, b.Take(now), "tokens never exceed the burst")
+}

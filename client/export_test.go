@@ -1,0 +1,63 @@
+package client
+
+import (
+	"time"
+
+	"github.com/fanout-go/fanout"
+)
+
+// Backoff exposes the reconnect backoff to the tests: Next returns the
+// delay of the next attempt, Ceiling its upper bound.
+type Backoff struct{ b backoff }
+
+func NewBackoff(min, max time.Duration, int64n func(int64) int64) *Backoff {
+	return &Backoff{backoff{min: min, max: max, int64n: int64n}}
+}
+func (b *Backoff) Next() time.Duration    { return b.b.next() }
+func (b *Backoff) Ceiling() time.Duration { return b.b.ceiling() }
+func (b *Backoff) Reset()                 { b.b.reset() }
+
+// Bucket exposes the command pacing.
+type Bucket struct{ b bucket }
+
+func NewBucket(rate float64, burst int, now time.Time) *Bucket {
+	return &Bucket{newBucket(rate, burst, now)}
+}
+func (b *Bucket) Take(now time.Time) bool          { return b.b.take(now) }
+func (b *Bucket) Wait(now time.Time) time.Duration { return b.b.wait(now) }
+
+// Verdicts of Judge.
+const (
+	Deliver = int(deliver)
+	Drop    = int(drop)
+	Lost    = int(lost)
+)
+
+func Judge(recv fanout.Position, has bool, m Message) int { return int(judge(recv, has, &m)) }
+
+// Reconnect kinds of ReconnectPolicy.
+const (
+	Stop      = int(stop)
+	WithDelay = int(withDelay)
+	Promptly  = int(promptly)
+)
+
+func ReconnectPolicy(err error) int { return int(reconnectPolicy(err)) }
+
+var (
+	ErrOverflow = errOverflow
+	ErrLost     = errLost
+)
+
+// ParseFrame parses a server frame into its data messages and the types
+// of all its objects.
+func ParseFrame(frame []byte) (msgs []Message, types []string, err error) {
+	fs, err := parseFrame(nil, frame)
+	for i := range fs {
+		types = append(types, fs[i].Type)
+		if k, ok := fs[i].kind(); ok {
+			msgs = append(msgs, fs[i].message(k))
+		}
+	}
+	return msgs, types, err
+}
