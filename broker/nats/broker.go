@@ -1,0 +1,179 @@
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/fanout-go/fanout"
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Broker is a fanout.Broker backed by NATS JetStream. Create one with New
+// and Close it when done. A Broker is safe for concurrent use.
+type Broker struct {
+	opts   Options
+	nc     *natsgo.Conn
+	ownNC  bool // the broker dialled nc and closes it
+	js     jetstream.JetStream
+	status chan natsgo.Status // connection status changes, for Reconnected
+
+	streamMu sync.Mutex // guards stream
+	stream   jetstream.Stream
+
+	in chan *natsgo.Msg // live publications, from every topic subscription
+
+	mu     sync.RWMutex // guards the fields below
+	sink   fanout.Sink
+	topics map[string]*natsgo.Subscription // topic -> its live subscription
+	subs   map[*natsgo.Subscription]string // live subscription -> topic
+	closed bool
+
+	stop chan struct{} // closed by Close to stop the receiver
+	done chan struct{} // closed when Close has finished
+	wg   sync.WaitGroup
+}
+
+var _ fanout.Broker = (*Broker)(nil)
+
+// ErrClosed is returned by calls on a closed Broker. It wraps
+// fanout.ErrClosed.
+var ErrClosed = fmt.Errorf("%w: nats broker", fanout.ErrClosed)
+
+// New connects to NATS (or uses opts.Conn), creates or updates the stream
+// and starts the broker's receiver goroutine, which hands publications to
+// the sink; Close stops it. ctx bounds the set-up.
+func New(ctx context.Context, opts Options) (*Broker, error) {
+	opts = opts.withDefaults()
+	b := &Broker{
+		opts:   opts,
+		nc:     opts.Conn,
+		in:     make(chan *natsgo.Msg, opts.ReceiveBuffer),
+		topics: make(map[string]*natsgo.Subscription),
+		subs:   make(map[*natsgo.Subscription]string),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	if b.nc == nil {
+		nc, err := natsgo.Connect(opts.URL, natsgo.MaxReconnects(-1), natsgo.ReconnectBufSize(-1), natsgo.Name("fanout broker"))
+		if err != nil {
+			return nil, fmt.Errorf("fanout: nats: connect %s: %w", opts.URL, err)
+		}
+		b.nc, b.ownNC = nc, true
+	}
+	js, err := jetstream.New(b.nc)
+	if err == nil {
+		b.js = js
+		_, err = b.ensureStream(ctx)
+	}
+	if err != nil {
+		if b.ownNC {
+			b.nc.Close()
+		}
+		return nil, fmt.Errorf("fanout: nats: %w", err)
+	}
+	b.status = b.nc.StatusChanged(natsgo.CONNECTED)
+	b.wg.Add(1)
+	go b.receive()
+	return b, nil
+}
+
+// Bind sets the sink that receives this node's publications. Call it once,
+// before Subscribe; the hub does so in NewHub.
+func (b *Broker) Bind(sink fanout.Sink) {
+	b.mu.Lock()
+	b.sink = sink
+	b.mu.Unlock()
+}
+
+// Health returns nil while the broker's NATS connection is up.
+func (b *Broker) Health() error {
+	b.mu.RLock()
+	closed := b.closed
+	b.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	if st := b.nc.Status(); st != natsgo.CONNECTED {
+		return fmt.Errorf("fanout: nats: connection is %s; it reconnects by itself", st)
+	}
+	return nil
+}
+
+// Close unsubscribes every topic, stops the receiver goroutine and waits
+// for it, and closes the NATS connection if the broker dialled it. It is
+// idempotent; later calls wait for the first to finish.
+func (b *Broker) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		<-b.done
+		return nil
+	}
+	b.closed = true
+	var errs []error
+	for topic, sub := range b.topics {
+		if err := sub.Unsubscribe(); err != nil && !errors.Is(err, natsgo.ErrConnectionClosed) {
+			errs = append(errs, fmt.Errorf("unsubscribe %q: %w", topic, err))
+		}
+	}
+	clear(b.topics)
+	clear(b.subs)
+	b.mu.Unlock()
+
+	b.nc.RemoveStatusListener(b.status)
+	close(b.stop)
+	b.wg.Wait()
+	if b.ownNC {
+		b.nc.Close()
+	}
+	close(b.done)
+	return errors.Join(errs...)
+}
+
+// receive hands live publications to the sink, in the order NATS
+// delivers them, and tells it when the connection came back.
+func (b *Broker) receive() {
+	defer b.wg.Done()
+	status := b.status
+	for {
+		select {
+		case <-b.stop:
+			return
+		case m := <-b.in:
+			b.deliver(m)
+		case _, ok := <-status:
+			if !ok {
+				status = nil // removed by Close; stop is closed next
+				continue
+			}
+			if sink := b.getSink(); sink != nil {
+				sink.Reconnected()
+			}
+		}
+	}
+}
+
+func (b *Broker) getSink() fanout.Sink {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.sink
+}
+
+// deliver hands m to the sink if its topic is still subscribed.
+func (b *Broker) deliver(m *natsgo.Msg) {
+	b.mu.RLock()
+	topic, ok := b.subs[m.Sub]
+	sink := b.sink
+	b.mu.RUnlock()
+	if !ok || sink == nil {
+		return
+	}
+	p, _, err := publication(topic, m.Header, m.Data)
+	if err != nil {
+		return // not written by a broker: nothing to deliver
+	}
+	sink.Receive(p)
+}
