@@ -46,7 +46,12 @@ func TestPublishRecover(t *testing.T) {
 
 	rec, err = b.Recover(ctx, "cold", fanout.Position{Epoch: "other", Seq: 2}, 10)
 	require.NoError(t, err)
-	assert.Equal(t, []uint64{1, 2, 3}, seqs(rec.Messages), "another epoch recovers from the start")
+	assert.Empty(t, rec.Messages, "another epoch recovers no messages")
+	assert.Equal(t, uint64(3), rec.Head.Seq)
+
+	rec, err = b.Recover(ctx, "cold", fanout.Position{}, 10)
+	require.NoError(t, err)
+	assert.Equal(t, []uint64{1, 2, 3}, seqs(rec.Messages), "an empty epoch recovers from the start")
 
 	rec, err = b.Recover(ctx, "cold", fanout.Position{}, 2)
 	require.NoError(t, err)
@@ -229,7 +234,7 @@ func TestTTLExpiry(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint64(1), q.Seq, "an expired topic starts again")
 	assert.NotEqual(t, p.Epoch, q.Epoch, "under a new epoch")
-	rec, err := b.Recover(ctx, "idle", p, 10)
+	rec, err := b.Recover(ctx, "idle", fanout.Position{}, 10)
 	require.NoError(t, err)
 	assert.Nil(t, rec.Snapshot, "the old snapshot is gone")
 	assert.Equal(t, []string{"y"}, datas(rec.Messages))

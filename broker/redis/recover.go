@@ -11,9 +11,9 @@ import (
 )
 
 // Recover returns topic's head, its snapshot and up to limit of its
-// newest stored messages after after.Seq (after the start of the current
-// epoch when after names another epoch), read from Redis as one atomic
-// step. A topic Redis does not hold gets a new epoch, kept for its next
+// newest stored messages after after.Seq when after is in the current
+// epoch (from the start of the epoch when after.Epoch is empty, none when
+// it names another epoch), read from Redis as one atomic step. A topic Redis does not hold gets a new epoch, kept for its next
 // publishes, and Seq 0. Recover refreshes the expiry of the topic's keys.
 func (b *Broker) Recover(ctx context.Context, topic string, after fanout.Position, limit int) (fanout.Recovery, error) {
 	if strings.ContainsAny(topic, "{}") || topic == "" {

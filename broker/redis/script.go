@@ -73,8 +73,12 @@ var recoverScript = goredis.NewScript(ensureEpochLua + expireLua + `
 local seq = tonumber(redis.call('HGET', KEYS[1], 's'))
 local snap = redis.call('HMGET', KEYS[3], 'q', 'd')
 local after = 0
-if ARGV[3] == epoch then after = tonumber(ARGV[4]) end
 local limit = tonumber(ARGV[5])
+if ARGV[3] == epoch then
+  after = tonumber(ARGV[4])
+elseif ARGV[3] ~= '' then
+  limit = 0
+end
 local entries = {}
 if limit > 0 and after < seq then
   entries = redis.call('XREVRANGE', KEYS[2], '+', string.format('%d-0', after + 1), 'COUNT', limit)

@@ -161,7 +161,8 @@ func Do(addr, command string) (string, error) {
 }
 
 // Kill kills the server with SIGKILL, as a crash would, and waits for it
-// to exit. It does nothing when the server is not running.
+// to exit. Its data is lost: Restart starts empty. It does nothing when
+// the server is not running.
 func (s *Server) Kill() {
 	if s.cmd == nil {
 		return
@@ -169,10 +170,30 @@ func (s *Server) Kill() {
 	_ = s.cmd.Process.Kill()
 	<-s.exit
 	s.cmd = nil
+	_ = os.Remove(filepath.Join(s.dir, "dump.rdb"))
 }
 
-// Restart starts a new server on the same port, empty, and waits until it
-// answers PING. Kill the old one first to simulate a crash.
+// Stop shuts the server down with SHUTDOWN SAVE and waits for it to exit.
+// Its data is kept: Restart loads it again.
+func (s *Server) Stop() {
+	s.t.Helper()
+	if s.cmd == nil {
+		return
+	}
+	if _, err := Do(s.Addr, "SHUTDOWN SAVE"); err == nil {
+		s.t.Fatalf("redistest: SHUTDOWN SAVE answered instead of exiting")
+	}
+	select {
+	case <-s.exit:
+	case <-time.After(10 * time.Second):
+		s.t.Fatalf("redistest: redis-server did not exit after SHUTDOWN SAVE")
+	}
+	s.cmd = nil
+}
+
+// Restart starts a server on the same port again and waits until it
+// answers PING. After Kill it starts empty; after Stop with the data
+// Stop saved; when the server still runs, Restart kills it first.
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.Kill()
