@@ -10,7 +10,8 @@ import (
 
 // Recover returns topic's head, its snapshot and the stored messages
 // after after.Seq (the newest limit of them) when after is in the
-// topic's current epoch. It reads the newest message, then walks back
+// topic's current epoch; an empty after.Epoch stands for the current
+// epoch. It reads the newest message, then walks back
 // through the stream sequence each message records of its predecessor,
 // one leader read per message, so that a small gap costs a few round
 // trips. The walk stops early where history was trimmed.
@@ -55,7 +56,7 @@ func (b *Broker) recover(ctx context.Context, topic string, after fanout.Positio
 	if rec.Snapshot, err = snapshot(topic, sm, rec.Head); err != nil {
 		return fanout.Recovery{}, err
 	}
-	if after.Epoch != rec.Head.Epoch || after.Seq >= rec.Head.Seq || limit <= 0 {
+	if (after.Epoch != "" && after.Epoch != rec.Head.Epoch) || after.Seq >= rec.Head.Seq || limit <= 0 {
 		return rec, nil
 	}
 	n := int(min(rec.Head.Seq-after.Seq, uint64(limit)))

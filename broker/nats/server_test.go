@@ -2,6 +2,7 @@ package nats_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -61,7 +62,8 @@ func (ns *natsServer) stop() {
 	ns.srv = nil
 }
 
-func (ns *natsServer) url() string { return ns.srv.ClientURL() }
+// url is the server's client URL, the same across restarts.
+func (ns *natsServer) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", ns.opts.Port) }
 
 // newBroker returns a broker on ns, closed by the test's cleanup.
 func newBroker(t testing.TB, url string, opts natsbroker.Options) *natsbroker.Broker {

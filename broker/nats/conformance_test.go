@@ -1,0 +1,48 @@
+package nats_test
+
+import (
+	"testing"
+
+	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/brokertest"
+	natsbroker "github.com/fanout-go/fanout/broker/nats"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+)
+
+// conformanceHistory is the history size of the conformance backend:
+// small, so that the suite overflows it quickly.
+const conformanceHistory = 20
+
+// TestConformance runs the broker conformance suite, each case on its own
+// embedded server. Flush deletes the stream (the store is lost); SetDown
+// stops the server and starts it again on the same port and store.
+func TestConformance(t *testing.T) {
+	brokertest.Run(t, func(t *testing.T) brokertest.Backend {
+		ns := startServer(t)
+		return brokertest.Backend{
+			Connect: func(t *testing.T) fanout.Broker {
+				b, err := natsbroker.New(ctxT(t), natsbroker.Options{URL: ns.url(), HistorySize: conformanceHistory})
+				require.NoError(t, err)
+				return b
+			},
+			Flush: func(t *testing.T) {
+				nc, err := nats.Connect(ns.url())
+				require.NoError(t, err)
+				defer nc.Close()
+				js, err := jetstream.New(nc)
+				require.NoError(t, err)
+				require.NoError(t, js.DeleteStream(ctxT(t), natsbroker.DefaultStream))
+			},
+			SetDown: func(t *testing.T, down bool) {
+				if down {
+					ns.stop()
+				} else {
+					ns.start()
+				}
+			},
+			HistorySize: conformanceHistory,
+		}
+	})
+}
