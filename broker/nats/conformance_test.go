@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/fanout-go/fanout"
-	"github.com/fanout-go/fanout/brokertest"
 	natsbroker "github.com/fanout-go/fanout/broker/nats"
+	"github.com/fanout-go/fanout/brokertest"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
