@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/fanout-go/fanout"
@@ -28,10 +30,12 @@ type Client struct {
 	kick   chan struct{}  // signalled when there are commands to send
 	room   chan struct{}  // signalled when the queue falls to half, while roomWait
 
-	mu       sync.Mutex        // guards the fields below and the fields of every topic
-	topics   map[string]*topic // the subscribed topics
-	leaving  map[string]bool   // unsubscribed topics still subscribed on the server; true once the unsubscribe is sent
-	ids      map[int64]string  // the topics of commands awaiting their reply, by command id
+	lastSeen atomic.Int64 // when the current connection last received a frame or a ping, in Unix nanoseconds
+
+	mu       sync.Mutex            // guards the fields below and the fields of every topic
+	topics   map[string]*topic     // the subscribed topics
+	leaving  map[string]bool       // unsubscribed topics still subscribed on the server; true once the unsubscribe is sent
+	ids      map[int64]sentCommand // commands awaiting their reply, by command id (at most maxAwaited)
 	nextID   int64
 	q        queue
 	roomWait bool  // run waits for room in the queue
@@ -55,7 +59,7 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 		room:    make(chan struct{}, 1),
 		topics:  make(map[string]*topic),
 		leaving: make(map[string]bool),
-		ids:     make(map[int64]string),
+		ids:     make(map[int64]sentCommand),
 	}
 	conn, err := c.dial(ctx)
 	if err != nil {
@@ -71,8 +75,9 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.WriteTimeout)
 	defer cancel()
 	conn, resp, err := websocket.Dial(ctx, c.url, &websocket.DialOptions{
-		HTTPClient: c.opts.HTTPClient,
-		HTTPHeader: c.opts.Header,
+		HTTPClient:     c.opts.HTTPClient,
+		HTTPHeader:     c.opts.Header,
+		OnPingReceived: func(context.Context, []byte) bool { c.seen(); return true },
 	})
 	if err != nil {
 		if r := refusal(resp, err); r != nil {
@@ -207,6 +212,9 @@ func (c *Client) Close() error {
 	c.wg.Wait()
 	return nil
 }
+
+// seen records that the connection is alive.
+func (c *Client) seen() { c.lastSeen.Store(time.Now().UnixNano()) }
 
 // end records why the client ended and wakes Next.
 func (c *Client) end(err error) {

@@ -377,8 +377,8 @@ func TestCloseWhileReconnecting(t *testing.T) {
 	st := newStates()
 	c, err := client.Dial(ctxT(t), s.url, client.Options{OnState: st.on, MinBackoff: 1, MaxBackoff: 2})
 	require.NoError(t, err)
-	s.cut()
 	s.srv.Close() // nothing listens any more: every redial fails
+	s.cut()
 	for range 3 {
 		st.waitFor(t, client.Disconnected)
 	}

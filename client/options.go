@@ -14,6 +14,7 @@ const (
 	DefaultCommandRate  = 15
 	DefaultCommandBurst = 40
 	DefaultWriteTimeout = 10 * time.Second
+	DefaultIdleTimeout  = 40 * time.Second
 )
 
 // Options configures a Client. The zero value gives the defaults.
@@ -63,6 +64,15 @@ type Options struct {
 	// DefaultWriteTimeout (10s).
 	WriteTimeout time.Duration
 
+	// IdleTimeout is how long the connection may stay silent, with no
+	// frame and no ping from the server, before the client pings it; a
+	// ping not answered within WriteTimeout drops the connection (a
+	// half-open TCP connection is otherwise never noticed). Zero means
+	// DefaultIdleTimeout (40s, above transport/ws's 30s ping interval, so
+	// that a healthy server's pings keep the client from pinging); a
+	// negative value disables the check.
+	IdleTimeout time.Duration
+
 	// OnState, when set, is called when the client connects, loses its
 	// connection (err says why) and ends (Closed, with fanout.ErrClosed
 	// after Close or the error that stopped it). It runs on the client's
@@ -89,6 +99,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CommandBurst <= 0 {
 		o.CommandBurst = DefaultCommandBurst
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = DefaultWriteTimeout

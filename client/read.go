@@ -18,6 +18,7 @@ func (c *Client) read(ctx context.Context, conn *websocket.Conn) error {
 		if err != nil {
 			return err
 		}
+		c.seen()
 		if typ != websocket.MessageText {
 			return errBinary
 		}
@@ -48,30 +49,33 @@ func (c *Client) applyLocked(f *frameMsg) error {
 	if k, ok := f.kind(); ok {
 		return c.receiveLocked(f.message(k))
 	}
-	name := f.Topic
+	cmd := sentCommand{topic: f.Topic}
 	if f.ID != nil {
-		if n, ok := c.ids[*f.ID]; ok {
+		if sent, ok := c.ids[*f.ID]; ok {
 			delete(c.ids, *f.ID)
-			if name == "" {
-				name = n
-			}
+			cmd = sent
 		}
 	}
 	switch f.Type {
 	case "subscribed":
-		if t := c.topics[name]; t != nil && t.sent {
+		if t := c.topics[cmd.topic]; t != nil && t.sent {
 			t.retries = 0
 		}
 	case "unsubscribed":
-		if !c.leftLocked(name) && f.Reason != transport.ReasonRequested {
-			c.refusedLocked(name, f.Reason, "the server ended the subscription")
+		if !c.leftLocked(cmd.topic) && f.Reason != transport.ReasonRequested {
+			c.refusedLocked(cmd.topic, f.Reason, "the server ended the subscription")
 		}
 	case "error":
 		switch {
-		case c.leftLocked(name):
+		case cmd.unsubscribe && f.Code == transport.CodeRateLimited:
+			if _, ok := c.leaving[cmd.topic]; ok {
+				c.leaving[cmd.topic] = false // send it again, paced
+				signal(c.kick)
+			}
+		case c.leftLocked(cmd.topic):
 		case f.Code == transport.CodeAlreadySubscribed, f.Code == transport.CodeNotSubscribed:
 		default:
-			c.refusedLocked(name, f.Code, f.Message)
+			c.refusedLocked(cmd.topic, f.Code, f.Message)
 		}
 	}
 	return nil // unknown types are ignored, for newer servers

@@ -129,12 +129,15 @@ func (c *Client) serve(conn *websocket.Conn) error {
 }
 
 // send writes the due commands until the reader reports the end of the
-// connection (its error is returned, with readerDone set), a write fails
-// or the client is closed (fanout.ErrClosed).
+// connection (its error is returned, with readerDone set), a write or an
+// idle check fails, or the client is closed (fanout.ErrClosed).
 func (c *Client) send(ctx context.Context, conn *websocket.Conn, done <-chan error) (readerDone bool, err error) {
 	pace := newBucket(c.opts.CommandRate, c.opts.CommandBurst, time.Now())
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	c.seen()
+	idle := newIdleTimer(c.opts.IdleTimeout)
+	defer idle.Stop()
 	var cmds []command
 	for {
 		var wait time.Duration
@@ -156,8 +159,45 @@ func (c *Client) send(ctx context.Context, conn *websocket.Conn, done <-chan err
 			return false, fanout.ErrClosed
 		case <-c.kick:
 		case <-timer.C:
+		case <-idle.C:
+			if err := c.checkIdle(ctx, conn, idle); err != nil {
+				return false, err
+			}
 		}
 	}
+}
+
+// newIdleTimer returns the timer of the idle check, stopped when d < 0.
+func newIdleTimer(d time.Duration) *time.Timer {
+	t := time.NewTimer(max(d, time.Hour))
+	if d > 0 {
+		t.Reset(d)
+	} else {
+		t.Stop()
+	}
+	return t
+}
+
+// checkIdle pings the server if the connection has been silent for
+// IdleTimeout, and rearms idle.
+func (c *Client) checkIdle(ctx context.Context, conn *websocket.Conn, idle *time.Timer) error {
+	silent := time.Since(time.Unix(0, c.lastSeen.Load()))
+	if silent < c.opts.IdleTimeout {
+		idle.Reset(c.opts.IdleTimeout - silent)
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.WriteTimeout)
+	defer cancel()
+	defer context.AfterFunc(c.ctx, cancel)() // Close need not wait for the pong
+	if err := conn.Ping(ctx); err != nil {
+		if c.ctx.Err() != nil {
+			return fanout.ErrClosed
+		}
+		return fmt.Errorf("fanout: the connection went silent: %w", err)
+	}
+	c.seen()
+	idle.Reset(c.opts.IdleTimeout)
+	return nil
 }
 
 // command is a client command (docs/protocol.md).
@@ -205,7 +245,7 @@ func (c *Client) due(cmds []command, pace *bucket, now time.Time) ([]command, ti
 			return cmds, wait
 		}
 		c.leaving[name] = true
-		cmds = append(cmds, command{Action: transport.ActionUnsubscribe, Topic: name, ID: c.idLocked(name)})
+		cmds = append(cmds, command{Action: transport.ActionUnsubscribe, Topic: name, ID: c.idLocked(sentCommand{name, true})})
 	}
 	for name, t := range c.topics {
 		if _, ok := c.leaving[name]; ok || t.sent {
@@ -220,7 +260,7 @@ func (c *Client) due(cmds []command, pace *bucket, now time.Time) ([]command, ti
 			break
 		}
 		t.sent = true
-		cmd := command{Action: transport.ActionSubscribe, Topic: name, ID: c.idLocked(name)}
+		cmd := command{Action: transport.ActionSubscribe, Topic: name, ID: c.idLocked(sentCommand{name, false})}
 		if t.hasRecv {
 			since := t.recv.Seq
 			cmd.Epoch, cmd.Since = t.recv.Epoch, &since
@@ -230,10 +270,23 @@ func (c *Client) due(cmds []command, pace *bucket, now time.Time) ([]command, ti
 	return cmds, wait
 }
 
-// idLocked returns a new command id for a command about topic.
-func (c *Client) idLocked(topic string) int64 {
+// sentCommand is what the client remembers of a command awaiting its
+// reply.
+type sentCommand struct {
+	topic       string
+	unsubscribe bool
+}
+
+// maxAwaited bounds the commands remembered while awaiting their replies;
+// beyond it, replies are matched by their topic alone.
+const maxAwaited = 4096
+
+// idLocked returns a new command id for cmd.
+func (c *Client) idLocked(cmd sentCommand) int64 {
 	c.nextID = (c.nextID + 1) % (1 << 53)
-	c.ids[c.nextID] = topic
+	if len(c.ids) < maxAwaited {
+		c.ids[c.nextID] = cmd
+	}
 	return c.nextID
 }
 
