@@ -1,0 +1,250 @@
+package sse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fanout-go/fanout"
+)
+
+// Handler serves Server-Sent Events streams of a hub's topics. It is an
+// http.Handler; mount it on the path clients open with EventSource.
+//
+// Over HTTP/1.1 the handler takes the connection over (http.Hijacker) once
+// the request is accepted and returns, so that an idle stream holds no
+// goroutine: a writer goroutine runs only while the stream has something to
+// write, and one goroutine per handler sends the heartbeats. Since
+// http.Server.Shutdown does not close such connections, call the handler's
+// Shutdown or Close too. HTTP/2 streams (and writers that cannot be
+// hijacked) are served by ServeHTTP until they end.
+//
+// A Handler is safe for concurrent use. Create one with NewHandler; the
+// zero value is not usable.
+type Handler struct {
+	hub  *fanout.Hub
+	opts Options
+
+	retry   []byte // the retry: line and the blank line that ends it
+	scratch sync.Pool
+
+	mu        sync.Mutex // guards streams, closing and hbStarted
+	streams   map[*stream]struct{}
+	closing   bool // Shutdown or Close began: refuse new streams
+	hbStarted bool // the heartbeat goroutine runs
+
+	closed atomic.Bool   // closing, readable without mu
+	conns  atomic.Int64  // streams admitted and not yet finished
+	active atomic.Int64  // goroutines running handler code: ServeHTTP calls and writers
+	idle   chan struct{} // signalled when active drops to zero while closing
+
+	stopHB   chan struct{} // closed to stop the heartbeat goroutine
+	hbDone   chan struct{} // closed when the heartbeat goroutine exits
+	stopOnce sync.Once
+}
+
+// NewHandler returns a handler streaming hub's topics. It starts no
+// goroutine until a stream opens.
+func NewHandler(hub *fanout.Hub, opts Options) *Handler {
+	opts = opts.withDefaults()
+	h := &Handler{
+		hub:     hub,
+		opts:    opts,
+		streams: make(map[*stream]struct{}),
+		idle:    make(chan struct{}, 1),
+		stopHB:  make(chan struct{}),
+		hbDone:  make(chan struct{}),
+	}
+	h.retry = fmt.Appendf(nil, "retry: %d\n\n", opts.Retry.Milliseconds())
+	h.scratch.New = func() any { return &scratch{out: make([]byte, 0, 4096)} }
+	return h
+}
+
+// Len returns the number of streams open.
+func (h *Handler) Len() int { return int(h.conns.Load()) }
+
+// ServeHTTP serves one stream. See docs/protocol.md for the request, the
+// events and the status codes.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.active.Add(1)
+	defer h.leave()
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		http.Error(w, "fanout: use GET for an event stream", http.StatusMethodNotAllowed)
+		return
+	}
+	if h.closed.Load() {
+		unavailable(w, "fanout: the server is shutting down; reconnect later")
+		return
+	}
+	req, status, msg := h.parse(r)
+	if status != http.StatusOK {
+		http.Error(w, msg, status)
+		return
+	}
+	if h.conns.Add(1) > int64(h.opts.MaxConnections) {
+		h.conns.Add(-1)
+		unavailable(w, "fanout: too many event streams; reconnect later")
+		return
+	}
+	s := h.newStream(req)
+	if !h.register(s) {
+		s.finish()
+		unavailable(w, "fanout: the server is shutting down; reconnect later")
+		return
+	}
+	if status, msg := s.subscribe(r, req); status != http.StatusOK {
+		s.finish()
+		if status == http.StatusServiceUnavailable {
+			unavailable(w, msg)
+		} else {
+			http.Error(w, msg, status)
+		}
+		return
+	}
+	rc := http.NewResponseController(w)
+	conn, _, err := rc.Hijack()
+	switch {
+	case err == nil:
+		s.serveHijacked(conn, w.Header())
+	case errors.Is(err, http.ErrNotSupported):
+		s.serveLoop(r.Context(), w, rc)
+	default:
+		s.finish()
+		http.Error(w, "fanout: cannot take the connection over", http.StatusInternalServerError)
+	}
+}
+
+// retryAfter is the Retry-After of a 503 answer, in seconds.
+const retryAfter = 5
+
+func unavailable(w http.ResponseWriter, msg string) {
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	http.Error(w, msg, http.StatusServiceUnavailable)
+}
+
+// register adds s to the open streams, unless the handler is closing.
+func (h *Handler) register(s *stream) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.streams[s] = struct{}{}
+	return true
+}
+
+func (h *Handler) unregister(s *stream) {
+	h.mu.Lock()
+	delete(h.streams, s)
+	h.mu.Unlock()
+	h.conns.Add(-1)
+}
+
+// leave ends a goroutine's run in handler code.
+func (h *Handler) leave() {
+	if h.active.Add(-1) == 0 && h.closed.Load() {
+		select {
+		case h.idle <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// beginClose stops accepting streams and returns those open.
+func (h *Handler) beginClose() []*stream {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closing = true
+	h.closed.Store(true)
+	streams := make([]*stream, 0, len(h.streams))
+	for s := range h.streams {
+		streams = append(streams, s)
+	}
+	return streams
+}
+
+// wait waits until no goroutine runs handler code, or ctx is done.
+func (h *Handler) wait(ctx context.Context) error {
+	for h.active.Load() > 0 {
+		select {
+		case <-h.idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Shutdown stops accepting streams (new requests are answered 503) and
+// ends the open ones, spread over the first half of the time ctx allows
+// (all at once when ctx has no deadline) so that the browsers, which
+// reconnect and resume on their own, do not all come back at the same
+// moment. Each stream writes what is queued before it ends. Shutdown
+// returns when every stream has ended; if ctx is done first, it closes the
+// rest as Close does and returns ctx.Err(). It may be called more than
+// once, and with Close.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	streams := h.beginClose()
+	if !h.pace(ctx, streams) {
+		h.Close()
+		return ctx.Err()
+	}
+	if err := h.wait(ctx); err != nil {
+		h.Close()
+		return err
+	}
+	h.stopHeartbeat()
+	return nil
+}
+
+// pace ends streams in up to 100 steps over the first half of the time ctx
+// allows. It returns false if ctx is done first.
+func (h *Handler) pace(ctx context.Context, streams []*stream) bool {
+	const steps = 100
+	var interval time.Duration
+	if deadline, ok := ctx.Deadline(); ok {
+		interval = time.Until(deadline) / 2 / steps
+	}
+	per := max(1, (len(streams)+steps-1)/steps)
+	if interval <= 0 {
+		per = len(streams)
+	}
+	var timer *time.Timer
+	for i := 0; i < len(streams); i += per {
+		if i > 0 {
+			if timer == nil {
+				timer = time.NewTimer(interval)
+				defer timer.Stop()
+			} else {
+				timer.Reset(interval)
+			}
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				return false
+			}
+		}
+		for _, s := range streams[i:min(i+per, len(streams))] {
+			s.end()
+		}
+	}
+	return true
+}
+
+// Close closes every stream at once, without writing what is queued, and
+// stops accepting new ones. It waits for the handler's goroutines to exit.
+// It is idempotent and returns nil.
+func (h *Handler) Close() error {
+	for _, s := range h.beginClose() {
+		s.finish()
+	}
+	_ = h.wait(context.Background())
+	h.stopHeartbeat()
+	return nil
+}

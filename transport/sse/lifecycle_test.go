@@ -1,0 +1,195 @@
+package sse_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/transport/sse"
+)
+
+// TestSlowConsumer stops reading a stream until its queue overflows: the
+// server ends the stream after what it could write, and a reconnect with
+// the last id, here to another handler of the same hub, gets the rest.
+func TestSlowConsumer(t *testing.T) {
+	t.Parallel()
+	hub := newHub(t, fanout.Options{TopicConfig: func(string) fanout.TopicConfig {
+		return fanout.TopicConfig{HistorySize: 4096}
+	}})
+	s := newServer(t, hub, sse.Options{QueueSize: 4})
+	roomy := newServer(t, hub, sse.Options{QueueSize: 8192})
+	c := s.open(t, []string{"t"})
+	require.NoError(t, c.c.(*net.TCPConn).SetReadBuffer(4096))
+	payload := []byte(`"` + strings.Repeat("x", 8<<10) + `"`)
+	for i := 0; hub.Stats().SlowConsumers == 0; i++ {
+		require.Less(t, i, 4000, "the queue never overflowed")
+		_, err := hub.Publish("t", payload)
+		require.NoError(t, err)
+	}
+	head := hub.Stats().Published
+	var last uint64
+	for _, e := range c.readUntilEOF(t) {
+		m := e.msg(t)
+		if m.Type == "update" {
+			require.Equal(t, last+1, m.Seq)
+		}
+		last = m.Seq
+	}
+	require.Less(t, last, head)
+	c = roomy.resume(t, []string{"t"}, c.lastID)
+	for last < head {
+		m := c.nextMsg(t)
+		require.Equal(t, "update", m.Type)
+		require.Equal(t, last+1, m.Seq)
+		last = m.Seq
+	}
+}
+
+func TestShutdownDrains(t *testing.T) {
+	t.Parallel()
+	hub := newHub(t, fanout.Options{})
+	s := newServer(t, hub, sse.Options{})
+	conns := make([]*conn, 5)
+	for i := range conns {
+		conns[i] = s.open(t, []string{"t"})
+		conns[i].nextMsg(t)
+	}
+	publish(t, hub, "t", 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.h.Shutdown(ctx) }()
+	for _, c := range conns {
+		events := c.readUntilEOF(t)
+		require.Len(t, events, 3, "the queued updates are written before the stream ends")
+	}
+	require.NoError(t, <-done)
+	assert.Equal(t, 0, s.h.Len())
+	refused := s.dial(t, query([]string{"t"}))
+	assert.Equal(t, 503, refused.status)
+	require.NoError(t, s.h.Shutdown(ctx), "again")
+	require.NoError(t, s.h.Close())
+}
+
+func TestCloseIsIdempotent(t *testing.T) {
+	t.Parallel()
+	hub := newHub(t, fanout.Options{})
+	s := newServer(t, hub, sse.Options{})
+	c := s.open(t, []string{"t"})
+	c.nextMsg(t)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() { assert.NoError(t, s.h.Close()) })
+	}
+	wg.Wait()
+	c.readUntilEOF(t)
+	assert.Equal(t, 0, s.h.Len())
+	// A cancelled Shutdown after Close returns at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = s.h.Shutdown(ctx)
+}
+
+// TestIdleStreamsHoldNoGoroutine opens idle HTTP/1.1 streams from raw
+// connections (so the client side holds no goroutine either) and checks
+// that the server holds none for them.
+func TestIdleStreamsHoldNoGoroutine(t *testing.T) {
+	const n = 200
+	hub := newHub(t, fanout.Options{})
+	s := newServer(t, hub, sse.Options{})
+	_, err := hub.PublishState("t", []byte(`{}`), []byte(`{"score":"0-0"}`))
+	require.NoError(t, err)
+	warm := s.open(t, []string{"t"}) // starts the heartbeat goroutine
+	warm.nextMsg(t)
+	runtime.GC()
+	base := runtime.NumGoroutine()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+
+	conns := make([]*conn, n)
+	for i := range conns {
+		conns[i] = s.dialSmall(t, query([]string{"t"}))
+		conns[i].nextMsg(t)
+	}
+	require.Eventually(t, func() bool { return runtime.NumGoroutine() <= base+2 }, testTimeout, time.Millisecond,
+		"goroutines: base %d, now %d", base, runtime.NumGoroutine())
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	t.Logf("%d idle streams: %d goroutines more; heap %+d bytes per stream, client side included",
+		n, runtime.NumGoroutine()-base, (int64(after.HeapAlloc)-int64(before.HeapAlloc))/n)
+	runtime.KeepAlive(conns)
+
+	// They are alive: an update reaches all of them.
+	publish(t, hub, "t", 1)
+	for _, c := range conns {
+		assert.Equal(t, "update", c.nextMsg(t).Type)
+	}
+}
+
+func TestHTTP2(t *testing.T) {
+	t.Parallel()
+	hub := newHub(t, fanout.Options{})
+	h := sse.NewHandler(hub, sse.Options{Heartbeat: 5 * time.Millisecond})
+	srv := httptest.NewUnstartedServer(h)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(func() {
+		_ = h.Close()
+		srv.Close()
+	})
+	_, err := hub.PublishState("t", []byte(`{}`), []byte(`{"n":1}`))
+	require.NoError(t, err)
+
+	get := func(lastID string) (*http.Response, *reader) {
+		req, err := http.NewRequestWithContext(ctxTimeout(t), http.MethodGet, srv.URL+"/?topic=t", nil)
+		require.NoError(t, err)
+		if lastID != "" {
+			req.Header.Set("Last-Event-ID", lastID)
+		}
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = resp.Body.Close() })
+		require.Equal(t, 2, resp.ProtoMajor)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+		return resp, newReader(resp.Body)
+	}
+	resp, r := get("")
+	assert.Equal(t, "snapshot", r.nextMsg(t).Type)
+	publish(t, hub, "t", 2)
+	assert.Equal(t, uint64(2), r.nextMsg(t).Seq)
+	assert.Equal(t, uint64(3), r.nextMsg(t).Seq)
+	require.Eventually(t, func() bool { // heartbeats on an idle stream
+		_, _ = r.br.Peek(1)
+		return r.br.Buffered() > 0 || r.pings > 0
+	}, testTimeout, time.Millisecond)
+	_ = resp.Body.Close() // cut
+
+	publish(t, hub, "t", 1)
+	_, r2 := get(r.lastID)
+	m := r2.nextMsg(t)
+	assert.Equal(t, "update", m.Type)
+	assert.Equal(t, uint64(4), m.Seq)
+	require.Eventually(t, func() bool { return h.Len() == 1 }, testTimeout, time.Millisecond)
+
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	require.NoError(t, h.Shutdown(ctx))
+	for {
+		if _, err := r2.next(); err != nil {
+			break
+		}
+	}
+	assert.Equal(t, 0, h.Len())
+}

@@ -1,0 +1,235 @@
+package sse
+
+import (
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/transport"
+)
+
+// Bits of stream.state.
+const (
+	stRunning  = 1 << iota // a goroutine is the stream's writer
+	stPing                 // a heartbeat is due
+	stFinished             // the stream ended: start no writer
+	stEnding               // Shutdown: write what is queued, then end
+)
+
+// stream is one open event stream.
+type stream struct {
+	h   *Handler
+	sub *fanout.Subscriber
+
+	state atomic.Uint32 // st* bits
+	wrote atomic.Bool   // events were written since the last heartbeat tick
+	// hijacked is set once the stream has its own connection; the
+	// heartbeat goroutine serves only those streams.
+	hijacked atomic.Bool
+
+	// Owned by the writer (the goroutine that set stRunning).
+	cur cursor
+	pre []byte // bytes to write before the next events: head, retry, errors
+
+	// The connection: conn when hijacked, else w and rc.
+	w  http.ResponseWriter
+	rc *http.ResponseController
+
+	mu       sync.Mutex // guards conn, wake and finished
+	conn     net.Conn
+	wake     chan struct{} // wakes a serveLoop stream for end
+	finished bool
+}
+
+// scratch is a writer's reusable memory, pooled by the handler so that an
+// idle stream holds none.
+type scratch struct {
+	out []byte
+	ds  [32]fanout.Delivery
+}
+
+// trigger makes sure a writer runs for s. It is the subscriber's OnReady
+// hook and the heartbeat's kick, so it runs on a publisher's goroutine
+// under the topic's lock: it only flips bits and starts a goroutine.
+func (s *stream) trigger() {
+	if s.state.Load()&(stRunning|stFinished) != 0 {
+		return
+	}
+	h := s.h
+	h.active.Add(1) // before the CAS, so that Close waiting for zero sees it
+	for {
+		old := s.state.Load()
+		if old&(stRunning|stFinished) != 0 {
+			h.leave()
+			return
+		}
+		if s.state.CompareAndSwap(old, old|stRunning) {
+			break
+		}
+	}
+	go s.runAsync()
+}
+
+func (s *stream) runAsync() {
+	defer s.h.leave()
+	s.run()
+}
+
+// run writes until nothing is left to write, then gives the writer role
+// up. The caller holds stRunning.
+func (s *stream) run() {
+	for {
+		if !s.flush() {
+			s.finish()
+			return
+		}
+		s.state.And(^uint32(stRunning))
+		// Whoever queued work after the flush either saw stRunning and
+		// left it to us, or started a writer of its own: look again.
+		if !s.pending() {
+			return
+		}
+		old := s.state.Load()
+		if old&(stRunning|stFinished) != 0 || !s.state.CompareAndSwap(old, old|stRunning) {
+			return
+		}
+	}
+}
+
+// pending reports whether the writer has work: queued messages, a
+// heartbeat, or the end of the subscriber.
+func (s *stream) pending() bool {
+	return s.state.Load()&(stPing|stEnding) != 0 || s.sub.Len() > 0 || s.sub.Err() != nil
+}
+
+// flush writes s.pre, a due heartbeat and everything queued, in writes of
+// about MaxBatchBytes. It returns false when the stream must end: the
+// subscriber ended (slow consumer, hub closed, Shutdown) or a write failed.
+func (s *stream) flush() bool {
+	sc := s.h.scratch.Get().(*scratch)
+	defer s.h.putScratch(sc)
+	b := append(sc.out[:0], s.pre...)
+	s.pre = nil
+	if s.state.And(^uint32(stPing))&stPing != 0 {
+		b = append(b, ": ping\n\n"...)
+	}
+	ok, events := true, false
+	for {
+		n, err := s.sub.Drain(sc.ds[:])
+		for _, d := range sc.ds[:n] {
+			b = s.appendDelivery(b, d)
+		}
+		clear(sc.ds[:n])
+		events = events || n > 0
+		if err != nil {
+			ok = false
+			break
+		}
+		if len(b) >= s.h.opts.MaxBatchBytes {
+			if s.send(b) != nil {
+				sc.out = b
+				return false
+			}
+			b = b[:0]
+		}
+		if n < len(sc.ds) {
+			break
+		}
+	}
+	if len(b) > 0 && s.send(b) != nil {
+		ok = false
+	}
+	if events {
+		s.wrote.Store(true)
+	}
+	sc.out = b
+	return ok && s.state.Load()&stEnding == 0
+}
+
+func (h *Handler) putScratch(sc *scratch) {
+	if cap(sc.out) > 2*h.opts.MaxBatchBytes+fanout.DefaultMaxMessageSize {
+		return // an outsized batch: let it go
+	}
+	sc.out = sc.out[:0]
+	h.scratch.Put(sc)
+}
+
+// appendDelivery appends the event of d and moves the cursor past it.
+func (s *stream) appendDelivery(b []byte, d fanout.Delivery) []byte {
+	i := s.cur.index(d.Topic)
+	if i < 0 {
+		return b // not a topic of the stream: cannot happen
+	}
+	if d.Kind == fanout.Reset && s.cur.pos[i].Epoch == "" {
+		d.Kind = fanout.Snapshot // a fresh join (see subscribe)
+	}
+	s.cur.set(i, d.Position())
+	return appendEvent(b, &s.cur, d.Kind.String(), transport.Encode(d))
+}
+
+// send writes b to the client within WriteTimeout.
+func (s *stream) send(b []byte) error {
+	deadline := time.Now().Add(s.h.opts.WriteTimeout)
+	if s.conn != nil {
+		_ = s.conn.SetWriteDeadline(deadline)
+		_, err := s.conn.Write(b)
+		return err
+	}
+	_ = s.rc.SetWriteDeadline(deadline) // unsupported by some writers: then unbounded
+	if _, err := s.w.Write(b); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
+
+// end ends the stream gracefully: its writer writes what is queued, then
+// closes it.
+func (s *stream) end() {
+	s.state.Or(stEnding)
+	s.mu.Lock()
+	wake := s.wake
+	s.mu.Unlock()
+	if wake != nil {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	s.trigger()
+}
+
+// finish closes the stream at once: the connection, the subscriber and
+// its place in the handler. It is idempotent.
+func (s *stream) finish() {
+	s.mu.Lock()
+	if s.finished {
+		s.mu.Unlock()
+		return
+	}
+	s.finished = true
+	conn := s.conn
+	s.mu.Unlock()
+	s.state.Or(stFinished)
+	if conn != nil {
+		_ = conn.Close()
+	}
+	_ = s.sub.Close()
+	s.h.unregister(s)
+}
+
+// attach records the hijacked connection; it returns false, having closed
+// conn, if the stream was finished meanwhile.
+func (s *stream) attach(conn net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.finished {
+		_ = conn.Close()
+		return false
+	}
+	s.conn = conn
+	s.hijacked.Store(true)
+	return true
+}
