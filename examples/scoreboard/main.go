@@ -1,0 +1,122 @@
+// Command scoreboard is a live football scoreboard pushed by fanout: a
+// simulated feed of game events goes through an ingest step that validates
+// them and publishes each game's update and state on the hub, and a page
+// shows every game's score live, over WebSocket with Server-Sent Events as
+// the fallback.
+//
+//	go run ./examples/scoreboard -addr localhost:8080 -rate 5 -games 6
+//
+// then open the URL it prints. The reusable parts are in the package game.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/examples/scoreboard/game"
+)
+
+// config holds the command line.
+type config struct {
+	addr  string  // the listen address
+	rate  float64 // feed events per second
+	games int     // games on the board
+}
+
+func main() {
+	var cfg config
+	flag.StringVar(&cfg.addr, "addr", "localhost:8080", "the address to listen on")
+	flag.Float64Var(&cfg.rate, "rate", 5, "feed events per second, over all games")
+	flag.IntVar(&cfg.games, "games", 6, fmt.Sprintf("games on the board at once (at most %d)", game.MaxGames))
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, cfg, slog.Default(), func(url string) {
+		fmt.Printf("scoreboard: open %s (Ctrl-C stops)\n", url)
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "scoreboard:", err)
+		os.Exit(1)
+	}
+}
+
+// shutdownTimeout bounds the drain of the connections at exit.
+const shutdownTimeout = 2 * time.Second
+
+// run serves the scoreboard on cfg.addr until ctx is done, then drains the
+// connections and stops the feed. It calls ready with the page's URL once
+// it listens.
+func run(ctx context.Context, cfg config, log *slog.Logger, ready func(url string)) error {
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	hub := fanout.NewHub(fanout.Options{})
+	defer hub.Close()
+	ingest := game.NewIngester(hub, log)
+	feed := game.NewFeed(ingest, game.FeedOptions{Games: cfg.games, Rate: cfg.rate})
+	srv := game.NewServer(hub, game.ServerOptions{})
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex // guards errs
+		errs []error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+		cancel()
+	}
+	wg.Go(func() {
+		if err := feed.Run(ctx); err != nil {
+			fail(fmt.Errorf("feed: %w", err))
+		}
+	})
+	wg.Go(func() {
+		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			fail(fmt.Errorf("serve: %w", err))
+		}
+	})
+	ready(pageURL(cfg.addr, ln.Addr()))
+
+	<-ctx.Done()
+	sctx, stop := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer stop()
+	// The listener first, then the WebSocket and SSE connections, which
+	// http.Server.Shutdown does not track. Clients too slow to finish the
+	// drain are cut off: that is worth a log line, not a failure.
+	if err := errors.Join(httpSrv.Shutdown(sctx), srv.Shutdown(sctx)); err != nil {
+		log.Warn("shutdown: connections closed without a drain", "err", err)
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	return errors.Join(errs...)
+}
+
+// pageURL returns the URL to open: the host asked for (or localhost) and
+// the port listened on.
+func pageURL(addr string, bound net.Addr) string {
+	host, _, _ := net.SplitHostPort(addr)
+	_, port, _ := net.SplitHostPort(bound.String())
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}
