@@ -1,0 +1,76 @@
+package poll
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/transport"
+)
+
+// request is a parsed and authorized poll.
+type request struct {
+	topics []string          // the topics Auth allows, distinct, in query order
+	from   []fanout.Position // their positions; an empty epoch means none
+	errors []byte            // error objects for the topics Auth denies, comma-terminated
+}
+
+// parse reads and authorizes a poll. A status other than 200 refuses it
+// with msg.
+func (h *Handler) parse(r *http.Request) (req request, status int, msg string) {
+	q := r.URL.Query()
+	names, epochs, sinces := q["topic"], q["epoch"], q["since"]
+	if len(names) == 0 {
+		return req, http.StatusBadRequest, "fanout: name the topics to poll: ?topic=a&epoch=e&since=41"
+	}
+	if len(names) > h.opts.MaxTopics {
+		return req, http.StatusBadRequest, fmt.Sprintf("fanout: more than %d topics in one poll; split the request or raise poll.Options.MaxTopics", h.opts.MaxTopics)
+	}
+	positioned := len(epochs) > 0 || len(sinces) > 0
+	if positioned && (len(epochs) != len(names) || len(sinces) != len(names)) {
+		return req, http.StatusBadRequest, "fanout: give one epoch and one since per topic, in the same order (empty for a topic without a position)"
+	}
+	if err := h.opts.Auth.AllowConnect(r); err != nil {
+		return req, http.StatusForbidden, err.Error()
+	}
+	seen := make(map[string]struct{}, len(names))
+	var denials []string
+	for i, name := range names {
+		if _, dup := seen[name]; dup {
+			continue
+		}
+		seen[name] = struct{}{}
+		var pos fanout.Position
+		if positioned {
+			var ok bool
+			if pos, ok = position(epochs[i], sinces[i]); !ok {
+				return req, http.StatusBadRequest, fmt.Sprintf("fanout: topic %q: epoch and since go together, since an integer from 0 to 2^64-1", name)
+			}
+		}
+		if pe := h.opts.Auth.AllowSubscribe(r, name); pe != nil {
+			req.errors = append(transport.AppendError(req.errors, pe, name, 0, false), ',')
+			denials = append(denials, fmt.Sprintf("%s: %s", name, pe.Message))
+			continue
+		}
+		req.topics = append(req.topics, name)
+		req.from = append(req.from, pos)
+	}
+	if len(req.topics) == 0 {
+		return req, http.StatusForbidden, "fanout: every topic is denied: " + strings.Join(denials, "; ")
+	}
+	return req, http.StatusOK, ""
+}
+
+// position parses one epoch/since pair; both empty is no position.
+func position(epoch, since string) (fanout.Position, bool) {
+	if epoch == "" && since == "" {
+		return fanout.Position{}, true
+	}
+	seq, err := strconv.ParseUint(since, 10, 64)
+	if epoch == "" || err != nil {
+		return fanout.Position{}, false
+	}
+	return fanout.Position{Epoch: epoch, Seq: seq}, true
+}
