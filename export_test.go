@@ -1,0 +1,7 @@
+package fanout
+
+import "time"
+
+// Sweep runs one eviction sweep now, for tests that must not wait for the
+// sweeper's ticker.
+func (h *Hub) Sweep() { h.sweep(time.Now()) }
