@@ -81,6 +81,13 @@ func (b *Broker) publish(ctx context.Context, topic string, data, state []byte, 
 			return pos, nil
 		case isConflict(err):
 			continue // another publisher came first: read the new head
+		case errors.Is(err, jetstream.ErrNoStreamResponse):
+			// No stream listens: it was deleted since the head was read.
+			// Nothing was stored; make it again, in a new epoch.
+			if _, err := b.ensureStream(ctx); err != nil {
+				return fanout.Position{}, err
+			}
+			continue
 		case isAmbiguous(err) && ctx.Err() == nil:
 			if ok, cerr := b.stored(ctx, subj.hist, id); cerr == nil && ok {
 				return pos, nil
