@@ -1,0 +1,58 @@
+// Package fanout pushes small, frequent updates on named topics (live
+// scores, prices, positions on a map) to very many subscribers, with the
+// guarantees a live page needs.
+//
+// # Model
+//
+// A [Hub] holds topics, created on first use and sharded by name so that
+// work on different topics does not contend. Publishing on a topic
+// assigns the next sequence number of the topic (from 1, within the
+// topic's random epoch), keeps the message in the topic's bounded history
+// and queues it for every subscriber of the topic, without ever waiting for
+// one. A message is allocated once and shared by all its subscribers: a
+// delivery allocates nothing.
+//
+// A topic may keep a snapshot, the full state a joining subscriber needs:
+// [Hub.PublishState] replaces it atomically with an update,
+// [TopicConfig.RetainLast] makes every message its own snapshot (tickers),
+// and [Options.Loader] loads the snapshot of a cold topic on first join.
+//
+// A [Subscriber] is one consumer, typically one client connection, with one
+// bounded queue for all its topics. The hub starts no goroutine for it: the
+// consumer drains the queue with [Subscriber.Next] or, in batches without
+// allocating, [Subscriber.Drain], woken by [Subscriber.Ready] or
+// [SubscriberOptions.OnReady]. The transports in transport/ws,
+// transport/sse and transport/poll turn a Subscriber into a wire.
+//
+// # Guarantees
+//
+//   - Order: a subscriber receives each topic's messages in increasing
+//     sequence order.
+//   - No silent gap: within an epoch a subscriber receives k, k+1, k+2, ...
+//     with no hole, unless it chose the lossy [OverflowConflate] policy for
+//     topics whose messages are full states; a hole is then marked with
+//     [Delivery.Gap].
+//   - Snapshot-on-join is atomic: [Subscriber.Subscribe] delivers the
+//     topic's snapshot at some k, then exactly k+1, k+2, ..., even while
+//     others publish. When the snapshot is older than the head, the updates
+//     after it come from history.
+//   - Resume: [Subscriber.Resume] from a [Position] (epoch, seq) replays
+//     seq+1, ... from history when history still holds them and they fit
+//     the queue; otherwise it delivers the snapshot as a [Reset]. Another
+//     epoch (the topic's history was lost) always yields a reset.
+//   - Bounded memory: queues, history, topic count, subscriptions and
+//     message sizes all have limits. A slow consumer never blocks the
+//     publisher or other subscribers: by default it is ended with
+//     [ErrSlowConsumer] (and can resume), never silently dropped.
+//   - No leaks: closing a Subscriber or the Hub frees everything; the hub's
+//     one goroutine (the sweeper that expires history and evicts idle
+//     topics) stops when it closes.
+//
+// # Several nodes
+//
+// With [Options.Broker], several hubs (gateway processes) share their
+// topics through a [Broker], which assigns the sequence numbers and keeps
+// history and snapshots, so that a client resumes on any node. The Redis
+// and NATS brokers live in their own modules, broker/redis and
+// broker/nats; [NewMemoryBroker] connects hubs within one process.
+package fanout
