@@ -27,6 +27,7 @@ type Broker struct {
 	// Publish side: Publish hands requests to the batcher goroutine.
 	sendMu  sync.RWMutex // guards closed against sends on reqs
 	closed  bool
+	direct  atomic.Int32 // publishes running on their callers' goroutines
 	reqs    chan *pubReq
 	stopPub chan struct{} // closed by Close: the batcher drains and exits
 
@@ -53,8 +54,8 @@ var ErrClosed = fmt.Errorf("fanout/redis: broker closed: %w", fanout.ErrClosed)
 
 // New returns a Broker on the Redis server that opts name. It does not
 // wait for Redis: Health reports whether it answers, and Publish fails
-// while it does not. New starts two goroutines, a publish batcher and a
-// Pub/Sub reader; Close stops them.
+// while it does not. New starts a Pub/Sub reader goroutine and
+// Options.Pipelines publish batchers; Close stops them.
 func New(opts Options) (*Broker, error) {
 	opts = opts.withDefaults()
 	if strings.ContainsAny(opts.KeyPrefix, "{}") {
@@ -79,9 +80,14 @@ func New(opts Options) (*Broker, error) {
 		b.owned = true
 	}
 	b.ps = b.client.Subscribe(bg)
-	b.wg.Add(2)
-	go b.batcher()
+	b.wg.Add(1)
 	go b.reader()
+	if opts.MaxBatch > 1 {
+		for range opts.Pipelines {
+			b.wg.Add(1)
+			go b.batcher()
+		}
+	}
 	return b, nil
 }
 

@@ -40,8 +40,14 @@ type Options struct {
 	TTL time.Duration
 
 	// MaxBatch bounds how many publishes go to Redis in one pipeline.
-	// Zero means DefaultMaxBatch; 1 turns batching off.
+	// Zero means DefaultMaxBatch. 1 turns batching off: each Publish then
+	// runs its script on a connection of the client's pool by itself.
 	MaxBatch int
+
+	// Pipelines is how many pipelines may be on their way to Redis at
+	// once, each sent by a goroutine of the Broker: while Redis runs one,
+	// the next fills up. Zero means DefaultPipelines.
+	Pipelines int
 
 	// MaxPending bounds how many publishes may wait for the batcher;
 	// Publish blocks (or fails with its context) while it is full. Zero
@@ -61,6 +67,7 @@ const (
 	DefaultHistorySize    = 256
 	DefaultTTL            = time.Hour
 	DefaultMaxBatch       = 128
+	DefaultPipelines      = 4
 	DefaultMaxPending     = 4096
 	DefaultHealthInterval = time.Second
 )
@@ -80,6 +87,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = DefaultMaxBatch
+	}
+	if o.Pipelines <= 0 {
+		o.Pipelines = DefaultPipelines
 	}
 	if o.MaxPending <= 0 {
 		o.MaxPending = DefaultMaxPending

@@ -44,6 +44,19 @@ func (b *Broker) Publish(ctx context.Context, topic string, data, state []byte, 
 	if strings.ContainsAny(topic, "{}") || topic == "" {
 		return fanout.Position{}, fmt.Errorf("fanout/redis: publish %q: %w", topic, fanout.ErrInvalidTopic)
 	}
+	if b.opts.MaxBatch == 1 {
+		return b.publishDirect(ctx, topic, data, state, retainLast)
+	}
+	// A lone publish goes straight to Redis, saving the hand-over to a
+	// batcher; once Options.Pipelines of them are in flight, publishes
+	// queue for the batchers, whose pipelines then carry many.
+	if len(b.reqs) == 0 {
+		if b.direct.Add(1) <= int32(b.opts.Pipelines) {
+			defer b.direct.Add(-1)
+			return b.publishDirect(ctx, topic, data, state, retainLast)
+		}
+		b.direct.Add(-1)
+	}
 	r := reqPool.Get().(*pubReq)
 	r.ctx, r.topic, r.data, r.state, r.flags = ctx, topic, data, state, 0
 	if state != nil {
@@ -59,6 +72,28 @@ func (b *Broker) Publish(ctx context.Context, topic string, data, state []byte, 
 	<-r.done
 	pos, err := r.pos, r.err
 	r.recycle()
+	if err != nil {
+		return fanout.Position{}, fmt.Errorf("fanout/redis: publish %q: %w", topic, err)
+	}
+	return pos, nil
+}
+
+// publishDirect runs one publish script on the calling goroutine.
+func (b *Broker) publishDirect(ctx context.Context, topic string, data, state []byte, retainLast bool) (fanout.Position, error) {
+	if b.isClosed() {
+		return fanout.Position{}, fmt.Errorf("fanout/redis: publish %q: %w", topic, ErrClosed)
+	}
+	flags := 0
+	if state != nil {
+		flags |= flagState
+	}
+	if retainLast {
+		flags |= flagRetain
+	}
+	k := b.keysFor(topic)
+	c := publishScript.Run(ctx, b.client, []string{k.meta, k.hist, k.snap},
+		fanout.NewEpoch(), b.ttlArg, flagArgs[flags], data, state, b.histArg, k.channel)
+	pos, err := parsePosition(c)
 	if err != nil {
 		return fanout.Position{}, fmt.Errorf("fanout/redis: publish %q: %w", topic, err)
 	}
@@ -91,7 +126,7 @@ func (r *pubReq) finish(pos fanout.Position, err error) {
 }
 
 // batcher sends the waiting publishes in pipelines of up to MaxBatch, one
-// pipeline at a time: while Redis runs one, the next fills up.
+// pipeline at a time; Options.Pipelines batchers share the requests.
 func (b *Broker) batcher() {
 	defer b.wg.Done()
 	batch := make([]*pubReq, 0, b.opts.MaxBatch)

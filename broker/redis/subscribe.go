@@ -252,7 +252,9 @@ func (b *Broker) reconnected() {
 	}
 }
 
-// deliver hands a publication to the sink, if its topic is subscribed.
+// deliver hands a publication to the sink, if its topic is subscribed
+// and Redis confirmed the subscription: what comes before the
+// confirmation belongs to an earlier subscription, since unsubscribed.
 func (b *Broker) deliver(st *readerState, m *goredis.Message) {
 	c := st.cache[m.Channel]
 	if c == nil {
@@ -261,10 +263,10 @@ func (b *Broker) deliver(st *readerState, m *goredis.Message) {
 			return
 		}
 		c = &channelCache{topic: topic}
-		if !b.subscribed(topic) {
-			return
-		}
-		st.cache[m.Channel] = c
+		st.cache[m.Channel] = c // bounded: removed on the unsubscribe confirmation
+	}
+	if !b.live(c.topic) {
+		return
 	}
 	p, err := decodePayload(m.Payload)
 	if err != nil {
@@ -287,8 +289,10 @@ func (b *Broker) deliver(st *readerState, m *goredis.Message) {
 	})
 }
 
-func (b *Broker) subscribed(topic string) bool {
+// live reports whether topic is subscribed, as Redis confirmed.
+func (b *Broker) live(topic string) bool {
 	b.subMu.Lock()
 	defer b.subMu.Unlock()
-	return b.subs[topic] != nil
+	s := b.subs[topic]
+	return s != nil && s.confirmed
 }
