@@ -620,3 +620,32 @@ func checkStream(t *testing.T, s *fanout.Subscriber, topic string, prev, last ui
 	}
 	return pos
 }
+
+// TestDeliveryAllocatesNothing checks the hot path: a publish to many
+// subscribers allocates its message and nothing per delivery, and a drain
+// allocates nothing.
+func TestDeliveryAllocatesNothing(t *testing.T) {
+	ctx := context.Background()
+	h := newHub(t, fanout.Options{})
+	subs := make([]*fanout.Subscriber, 100)
+	for i := range subs {
+		subs[i] = newSub(t, h, fanout.SubscriberOptions{QueueSize: 64})
+		require.NoError(t, subs[i].Subscribe(ctx, "t"))
+	}
+	buf := make([]fanout.Delivery, 64)
+	data := []byte(`{"price":1}`)
+	round := func() {
+		for range 32 {
+			_, _ = h.Publish("t", data)
+		}
+		for _, s := range subs {
+			for n, _ := s.Drain(buf); n > 0; n, _ = s.Drain(buf) {
+			}
+		}
+	}
+	for range 300 { // grow queues and history to their working size
+		round()
+	}
+	allocs := testing.AllocsPerRun(20, round)
+	assert.LessOrEqual(t, allocs, 32.0, "one allocation per publish, none per delivery or drain")
+}
