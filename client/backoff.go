@@ -38,6 +38,41 @@ func (b *backoff) next() time.Duration {
 // reset starts again from min.
 func (b *backoff) reset() { b.attempt = 0 }
 
+// maxPrompt is how many prompt reconnects in a row (after 4000, 4001 or
+// the client's own overflow) reset the backoff while the connections
+// between them stay short; after that the backoff grows as for any
+// failure, so that a server that keeps closing a client at once does not
+// get a reconnect every MinBackoff.
+const maxPrompt = 3
+
+// reconnector chooses the delay before the first attempt to reconnect.
+type reconnector struct {
+	bo     backoff
+	prompt int // prompt reconnects since the last healthy connection
+}
+
+func newReconnector(min, max time.Duration, int64n func(int64) int64) *reconnector {
+	return &reconnector{bo: backoff{min: min, max: max, int64n: int64n}}
+}
+
+// first returns the delay before reconnecting after a connection that
+// lived for lived and ended with a reconnect of kind. A connection that
+// lived at least the longest delay (max) was healthy: the backoff starts
+// again from min.
+func (r *reconnector) first(kind reconnectKind, lived time.Duration) time.Duration {
+	if lived >= r.bo.max {
+		r.bo.reset()
+		r.prompt = 0
+	}
+	if kind == promptly {
+		r.prompt++
+		if r.prompt <= maxPrompt {
+			r.bo.reset()
+		}
+	}
+	return r.bo.next()
+}
+
 // bucket is a token bucket pacing the commands the client sends: rate
 // tokens per second, up to burst. Time is passed in.
 type bucket struct {

@@ -1,11 +1,14 @@
 package client_test
 
 import (
+	"errors"
 	"math/rand/v2"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/fanout-go/fanout/client"
+	"github.com/fanout-go/fanout/transport"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -86,4 +89,33 @@ func TestBucketPaces(t *testing.T) {
 		require.True(t, b.Take(now))
 	}
 	require.False(t, b.Take(now), "tokens never exceed the burst")
+}
+
+func TestReconnectDelays(t *testing.T) {
+	t.Parallel()
+	top := func(n int64) int64 { return n - 1 }
+	ms := time.Millisecond
+	short, long := 50*ms, time.Minute
+	network := errors.New("connection reset")
+	slow := websocket.CloseError{Code: transport.CloseSlowConsumer, Reason: "slow consumer"}
+
+	t.Run("failures grow the backoff; a healthy connection resets it", func(t *testing.T) {
+		r := client.NewReconnector(100*ms, 10*time.Second, top)
+		assert.Equal(t, 100*ms, r.First(network, short)+1)
+		assert.Equal(t, 200*ms, r.Retry()+1)
+		assert.Equal(t, 400*ms, r.Retry()+1)
+		assert.Equal(t, 800*ms, r.First(network, short)+1, "a short connection does not reset it")
+		assert.Equal(t, 100*ms, r.First(network, long)+1, "a connection that lived longer than MaxBackoff does")
+	})
+	t.Run("prompt closes reset it, but not forever", func(t *testing.T) {
+		r := client.NewReconnector(100*ms, 10*time.Second, top)
+		r.First(network, short)
+		assert.Equal(t, 200*ms, r.Retry()+1, "the backoff has grown")
+		for range 3 {
+			assert.Equal(t, 100*ms, r.First(slow, short)+1, "4000: at once, with jitter")
+		}
+		assert.Equal(t, 200*ms, r.First(slow, short)+1, "a fourth in a row, on short connections, backs off")
+		assert.Equal(t, 400*ms, r.First(slow, short)+1)
+		assert.Equal(t, 100*ms, r.First(slow, long)+1, "after a healthy connection, prompt again")
+	})
 }

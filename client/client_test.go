@@ -44,6 +44,14 @@ func TestSnapshotThenUpdates(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, fanout.Position{Epoch: epoch, Seq: 5}, pos)
 
+	// A pretty-printed payload still travels as one line per message.
+	_, err = hub.Publish("game:1", []byte("{\n  \"event\": \"goal\"\n}\n"))
+	require.NoError(t, err)
+	m = next(t, c)
+	assert.Equal(t, uint64(6), m.Seq)
+	assert.JSONEq(t, `{"event":"goal"}`, string(m.Data))
+	assert.NotContains(t, string(m.Data), "\n")
+
 	require.ErrorIs(t, c.Subscribe("game:1"), fanout.ErrSubscribed)
 	require.ErrorIs(t, c.Subscribe("bad topic"), fanout.ErrInvalidTopic)
 	require.ErrorIs(t, c.Unsubscribe("nope"), fanout.ErrNotSubscribed)

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/fanout-go/fanout"
@@ -52,7 +53,7 @@ var (
 // ParseFrame parses a server frame into its data messages and the types
 // of all its objects.
 func ParseFrame(frame []byte) (msgs []Message, types []string, err error) {
-	fs, err := parseFrame(nil, frame)
+	fs, err := parseFrame(nil, frame, make(interner))
 	for i := range fs {
 		types = append(types, fs[i].Type)
 		if k, ok := fs[i].kind(); ok {
@@ -60,4 +61,51 @@ func ParseFrame(frame []byte) (msgs []Message, types []string, err error) {
 		}
 	}
 	return msgs, types, err
+}
+
+// Reconnector exposes the choice of the first reconnect delay.
+type Reconnector struct{ r *reconnector }
+
+func NewReconnector(min, max time.Duration, int64n func(int64) int64) Reconnector {
+	return Reconnector{newReconnector(min, max, int64n)}
+}
+
+// First returns the delay before reconnecting after a connection that
+// lived for lived and ended with err; Retry the delay of a further
+// attempt when that one fails.
+func (r Reconnector) First(err error, lived time.Duration) time.Duration {
+	return r.r.first(reconnectPolicy(err), lived)
+}
+func (r Reconnector) Retry() time.Duration { return r.r.bo.next() }
+
+// FrameParser parses frames like a connection's reader, reusing its
+// buffers; Parse returns the number of objects.
+type FrameParser struct {
+	fs []frameMsg
+	in interner
+}
+
+func NewFrameParser() *FrameParser { return &FrameParser{in: make(interner)} }
+
+func (p *FrameParser) Parse(frame []byte) (int, error) {
+	var err error
+	p.fs, err = parseFrame(p.fs[:0], frame, p.in)
+	return len(p.fs), err
+}
+
+// DecodeBoth decodes one line with the fast path (ok reports whether it
+// accepted the line) and with encoding/json.
+func DecodeBoth(line []byte) (fast, slow Message, ok bool, err error) {
+	var f frameMsg
+	if ok = parseData(line, &f, make(interner)); ok {
+		k, _ := f.kind()
+		fast = f.message(k)
+	}
+	var g frameMsg
+	if err = json.Unmarshal(line, &g); err == nil {
+		if k, isData := g.kind(); isData {
+			slow = g.message(k)
+		}
+	}
+	return fast, slow, ok, err
 }

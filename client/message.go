@@ -86,8 +86,10 @@ func (f *frameMsg) message(k fanout.Kind) Message {
 }
 
 // parseFrame appends the objects of a text frame, separated by '\n', to
-// dst. Empty lines are skipped.
-func parseFrame(dst []frameMsg, frame []byte) ([]frameMsg, error) {
+// dst. Empty lines are skipped. The data of the messages decoded by the
+// fast path alias frame, which the caller must not reuse; topics and
+// epochs go through in, so that a busy topic's strings are shared.
+func parseFrame(dst []frameMsg, frame []byte, in interner) ([]frameMsg, error) {
 	for len(frame) > 0 {
 		line := frame
 		if i := bytes.IndexByte(frame, '\n'); i >= 0 {
@@ -99,9 +101,107 @@ func parseFrame(dst []frameMsg, frame []byte) ([]frameMsg, error) {
 			continue
 		}
 		dst = append(dst, frameMsg{})
-		if err := json.Unmarshal(line, &dst[len(dst)-1]); err != nil {
+		f := &dst[len(dst)-1]
+		if parseData(line, f, in) {
+			continue
+		}
+		*f = frameMsg{}
+		if err := json.Unmarshal(line, f); err != nil {
 			return dst[:len(dst)-1], fmt.Errorf("%w: %v", errBadMessage, err)
 		}
 	}
 	return dst, nil
+}
+
+// parseData decodes a snapshot, update or reset laid out exactly as
+// transport.Encode writes it, without reflection or copies. It returns
+// false for anything else (another type, another field order, escaped
+// strings, invalid data), which encoding/json then decodes.
+func parseData(line []byte, f *frameMsg, in interner) bool {
+	p := line
+	if !skip(&p, `{"type":"`) {
+		return false
+	}
+	switch {
+	case skip(&p, `update"`):
+		f.Type = "update"
+	case skip(&p, `snapshot"`):
+		f.Type = "snapshot"
+	case skip(&p, `reset"`):
+		f.Type = "reset"
+	default:
+		return false
+	}
+	topic, ok1 := field(&p, `,"topic":"`)
+	epoch, ok2 := field(&p, `","epoch":"`)
+	if !ok1 || !ok2 || !skip(&p, `","seq":`) {
+		return false
+	}
+	n := 0 // seq is below 2^53: at most 16 digits, without leading zeros
+	for n < len(p) && n < 16 && p[n] >= '0' && p[n] <= '9' {
+		f.Seq = f.Seq*10 + uint64(p[n]-'0')
+		n++
+	}
+	if n == 0 || (n > 1 && p[0] == '0') {
+		return false
+	}
+	p = p[n:]
+	f.Gap = skip(&p, `,"gap":true`)
+	if !skip(&p, `,"data":`) || len(p) < 2 || p[len(p)-1] != '}' {
+		return false
+	}
+	data := bytes.TrimSpace(p[:len(p)-1])
+	if !json.Valid(data) {
+		return false
+	}
+	f.Topic, f.Epoch, f.Data = in.get(topic), in.get(epoch), data[:len(data):len(data)] // an append by the caller must not reach the next message
+	return true
+}
+
+// skip consumes prefix from *p if *p starts with it.
+func skip(p *[]byte, prefix string) bool {
+	if !bytes.HasPrefix(*p, []byte(prefix)) {
+		return false
+	}
+	*p = (*p)[len(prefix):]
+	return true
+}
+
+// field consumes prefix and a string up to the next quote, which it
+// leaves, and returns the string. It fails on escapes, control bytes and
+// non-ASCII bytes, none of which topic names and epochs contain.
+func field(p *[]byte, prefix string) ([]byte, bool) {
+	if !skip(p, prefix) {
+		return nil, false
+	}
+	i := bytes.IndexByte(*p, '"')
+	if i < 0 {
+		return nil, false
+	}
+	s := (*p)[:i]
+	for _, c := range s {
+		if c == '\\' || c < 0x20 || c >= 0x80 {
+			return nil, false
+		}
+	}
+	*p = (*p)[i:]
+	return s, true
+}
+
+// interner shares the strings of topic names and epochs between the
+// messages of a connection. It holds at most maxInterned strings.
+type interner map[string]string
+
+const maxInterned = 1024
+
+func (in interner) get(b []byte) string {
+	if s, ok := in[string(b)]; ok {
+		return s
+	}
+	if len(in) >= maxInterned {
+		clear(in)
+	}
+	s := string(b)
+	in[s] = s
+	return s
 }

@@ -29,8 +29,9 @@ type Options struct {
 	// MinBackoff and MaxBackoff bound the delay before a reconnect: the
 	// n-th reconnect in a row waits a random time between zero and
 	// min(MaxBackoff, MinBackoff·2ⁿ) (full jitter). A connection that
-	// stayed up longer than MaxBackoff, or was closed by the server with
-	// 4000 (slow consumer) or 4001 (drain), starts again from MinBackoff.
+	// stayed up longer than MaxBackoff starts the count again, and so
+	// does a close with 4000 (slow consumer) or 4001 (drain), the first
+	// three times in a row.
 	// Zero means DefaultMinBackoff (100ms) and DefaultMaxBackoff (10s).
 	// The same delays pace the retries of a topic the server reports as
 	// unavailable or rate limited.
@@ -74,7 +75,7 @@ type Options struct {
 	IdleTimeout time.Duration
 
 	// OnState, when set, is called when the client connects, loses its
-	// connection (err says why) and ends (Closed, with fanout.ErrClosed
+	// connection or fails to reconnect (err says why) and ends (Closed, with fanout.ErrClosed
 	// after Close or the error that stopped it). It runs on the client's
 	// goroutine, so it must return quickly and must not call Close.
 	OnState func(s State, err error)

@@ -13,6 +13,7 @@ import (
 // the connection fails or a message breaks the rules, and returns why.
 func (c *Client) read(ctx context.Context, conn *websocket.Conn) error {
 	var msgs []frameMsg
+	in := make(interner)
 	for {
 		typ, frame, err := conn.Read(ctx)
 		if err != nil {
@@ -23,7 +24,7 @@ func (c *Client) read(ctx context.Context, conn *websocket.Conn) error {
 			return errBinary
 		}
 		var perr error
-		msgs, perr = parseFrame(msgs[:0], frame)
+		msgs, perr = parseFrame(msgs[:0], frame, in)
 		if err := c.apply(msgs); err != nil {
 			return err
 		}

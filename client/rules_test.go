@@ -99,6 +99,12 @@ func TestParseFrame(t *testing.T) {
 	assert.Equal(t, client.Message{Kind: fanout.Reset, Topic: "game:1", Epoch: "Zt9a0000", Seq: 7}, msgs[2], "a null state is nil Data")
 	assert.Equal(t, fanout.Position{Epoch: "Zt9a0000", Seq: 7}, msgs[2].Position())
 
+	msgs, _, err = client.ParseFrame([]byte(`{"type":"update","topic":"a","epoch":"e","seq":1,"data":[1]}` + "\n" +
+		`{"type":"update","topic":"a","epoch":"e","seq":2,"data":[2]}`))
+	require.NoError(t, err)
+	_ = append(msgs[0].Data, "XXXXXXXX"...)
+	assert.Equal(t, "[2]", string(msgs[1].Data), "appending to one message's data leaves the next alone")
+
 	msgs, _, err = client.ParseFrame([]byte("{\"type\":\"update\",\"topic\":\"a\",\"epoch\":\"e\",\"seq\":1,\"data\":1}\n{oops"))
 	require.Error(t, err)
 	assert.Len(t, msgs, 1, "the objects before a bad one are kept")

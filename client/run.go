@@ -18,7 +18,7 @@ import (
 func (c *Client) run(conn *websocket.Conn) {
 	defer c.wg.Done()
 	defer close(c.done)
-	bo := backoff{min: c.opts.MinBackoff, max: c.opts.MaxBackoff, int64n: rand.Int64N}
+	r := newReconnector(c.opts.MinBackoff, c.opts.MaxBackoff, rand.Int64N)
 	for {
 		start := time.Now()
 		err := c.serve(conn)
@@ -27,22 +27,16 @@ func (c *Client) run(conn *websocket.Conn) {
 			return
 		}
 		c.notify(Disconnected, err)
-		switch reconnectPolicy(err) {
-		case stop:
+		kind := reconnectPolicy(err)
+		if kind == stop {
 			c.end(fmt.Errorf("fanout: the server closed the connection; not reconnecting: %w", err))
 			return
-		case promptly:
-			bo.reset()
-		default:
-			if time.Since(start) >= c.opts.MaxBackoff {
-				bo.reset()
-			}
 		}
 		if errors.Is(err, errOverflow) && !c.waitRoom() {
 			c.end(fanout.ErrClosed)
 			return
 		}
-		if conn, err = c.redial(&bo); err != nil {
+		if conn, err = c.redial(r.first(kind, time.Since(start)), &r.bo); err != nil {
 			c.end(err)
 			return
 		}
@@ -67,12 +61,12 @@ func (c *Client) waitRoom() bool {
 	}
 }
 
-// redial connects again after a backoff delay, as often as needed, until
-// it succeeds, the server refuses for good (a *RefusedError) or the client
-// is closed.
-func (c *Client) redial(bo *backoff) (*websocket.Conn, error) {
-	for {
-		t := time.NewTimer(bo.next())
+// redial connects again after delay, and then after backoff delays as
+// often as needed, until it succeeds, the server refuses for good (a
+// *RefusedError) or the client is closed.
+func (c *Client) redial(delay time.Duration, bo *backoff) (*websocket.Conn, error) {
+	for ; ; delay = bo.next() {
+		t := time.NewTimer(delay)
 		select {
 		case <-c.ctx.Done():
 			t.Stop()

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 
@@ -39,6 +40,13 @@ func appendData(b, data []byte) []byte {
 	case len(data) == 0:
 		return append(b, "null"...)
 	case json.Valid(data):
+		if bytes.ContainsAny(data, "\r\n") {
+			// A message is one line of a frame or an SSE data field:
+			// drop the line breaks of a pretty-printed payload.
+			var buf bytes.Buffer
+			_ = json.Compact(&buf, data) // cannot fail on valid JSON
+			return append(b, buf.Bytes()...)
+		}
 		return append(b, data...)
 	}
 	return appendString(b, string(data))
