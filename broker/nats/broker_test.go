@@ -245,3 +245,39 @@ func TestStreamDeletedWhilePublishing(t *testing.T) {
 	assert.Equal(t, uint64(1), pos.Seq)
 	assert.NotEqual(t, old.Epoch, pos.Epoch)
 }
+
+// TestRecoverLongRange recovers more messages than Recover reads one by
+// one, so that they come through a consumer: the newest limit of them,
+// and no more than history holds.
+func TestRecoverLongRange(t *testing.T) {
+	ns := startServer(t)
+	b := newBroker(t, ns.url(), natsbroker.Options{HistorySize: 50})
+	ctx := ctxT(t)
+	var head fanout.Position
+	for i := 1; i <= 60; i++ {
+		var err error
+		head, err = b.Publish(ctx, "long", fmt.Appendf(nil, "%d", i), nil, false)
+		require.NoError(t, err)
+		_, err = b.Publish(ctx, "other", fmt.Appendf(nil, "%d", i), nil, false)
+		require.NoError(t, err)
+	}
+	for _, c := range []struct {
+		after       uint64
+		limit       int
+		first, last uint64
+	}{
+		{5, 30, 31, 60},
+		{5, 100, 11, 60},
+		{40, 100, 41, 60},
+		{58, 100, 59, 60},
+	} {
+		rec, err := b.Recover(ctx, "long", fanout.Position{Epoch: head.Epoch, Seq: c.after}, c.limit)
+		require.NoError(t, err)
+		require.Len(t, rec.Messages, int(c.last-c.first+1), "after %d limit %d", c.after, c.limit)
+		for i, m := range rec.Messages {
+			assert.Equal(t, c.first+uint64(i), m.Seq)
+			assert.Equal(t, fmt.Sprint(m.Seq), string(m.Data))
+			assert.Equal(t, "long", m.Topic)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package nats
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/fanout-go/fanout"
 	"github.com/nats-io/nats.go/jetstream"
@@ -11,10 +12,11 @@ import (
 // Recover returns topic's head, its snapshot and the stored messages
 // after after.Seq (the newest limit of them) when after is in the
 // topic's current epoch; an empty after.Epoch stands for the current
-// epoch. It reads the newest message, then walks back
-// through the stream sequence each message records of its predecessor,
-// one leader read per message, so that a small gap costs a few round
-// trips. The walk stops early where history was trimmed.
+// epoch. It reads the snapshot and the newest message from the stream
+// leader. A few missed messages it reads one by one, walking back through
+// the stream sequence each message records of its predecessor; more come
+// through an ephemeral consumer of the topic's history. Messages trimmed
+// from history are not returned.
 func (b *Broker) Recover(ctx context.Context, topic string, after fanout.Position, limit int) (fanout.Recovery, error) {
 	rec, err := b.recover(ctx, topic, after, limit)
 	if err != nil {
@@ -59,26 +61,102 @@ func (b *Broker) recover(ctx context.Context, topic string, after fanout.Positio
 	if (after.Epoch != "" && after.Epoch != rec.Head.Epoch) || after.Seq >= rec.Head.Seq || limit <= 0 {
 		return rec, nil
 	}
-	n := int(min(rec.Head.Seq-after.Seq, uint64(limit)))
+	n := int(min(rec.Head.Seq-after.Seq, uint64(limit), uint64(b.opts.HistorySize)))
+	if n > walkLimit {
+		rec.Messages, err = b.fetchRange(ctx, topic, subj.hist, after.Seq, rec.Head.Seq, n)
+	} else {
+		rec.Messages, err = b.walkBack(ctx, topic, subj.hist, p.Message, m.prev, n)
+	}
+	if err != nil {
+		return fanout.Recovery{}, err
+	}
+	return rec, nil
+}
+
+// walkLimit is the largest number of messages Recover reads one by one,
+// walking back from the head; more come through a consumer.
+const walkLimit = 16
+
+// walkBack returns the n messages that end with head, whose predecessor
+// is at stream sequence prev, reading them one by one from the leader.
+// It returns fewer when history was trimmed.
+func (b *Broker) walkBack(ctx context.Context, topic, subj string, head *fanout.Message, prev uint64, n int) ([]*fanout.Message, error) {
 	msgs := make([]*fanout.Message, n)
 	i := n - 1
-	msgs[i] = p.Message
-	for i > 0 && m.prev != 0 {
-		prev, err := b.msgAt(ctx, m.prev)
+	msgs[i] = head
+	for i > 0 && prev != 0 {
+		raw, err := b.msgAt(ctx, prev)
 		if err != nil {
-			return fanout.Recovery{}, err
+			return nil, err
 		}
-		if prev == nil || prev.Subject != subj.hist {
+		if raw == nil || raw.Subject != subj {
 			break // trimmed from history
 		}
-		if p, m, err = publication(topic, prev.Header, prev.Data); err != nil {
-			return fanout.Recovery{}, err
+		p, m, err := publication(topic, raw.Header, raw.Data)
+		if err != nil {
+			return nil, err
 		}
 		i--
-		msgs[i] = p.Message
+		msgs[i], prev = p.Message, m.prev
 	}
-	rec.Messages = msgs[i:]
-	return rec, nil
+	return msgs[i:], nil
+}
+
+// fetchRange returns the newest n stored messages of topic with sequence
+// numbers in (after, head], through an ephemeral in-memory consumer of the
+// topic's history subject: a few round trips however long the range.
+func (b *Broker) fetchRange(ctx context.Context, topic, subj string, after, head uint64, n int) ([]*fanout.Message, error) {
+	ctx, cancel := b.withTimeout(ctx)
+	defer cancel()
+	s := b.getStream()
+	cons, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		FilterSubject:     subj,
+		DeliverPolicy:     jetstream.DeliverAllPolicy,
+		AckPolicy:         jetstream.AckNonePolicy,
+		MemoryStorage:     true,
+		Replicas:          1,
+		InactiveThreshold: time.Minute, // the server's cleanup if the delete below is lost
+	})
+	if err != nil {
+		return nil, fmt.Errorf("history consumer: %w", err)
+	}
+	info := cons.CachedInfo()
+	defer func() {
+		dctx, cancel := b.withTimeout(context.WithoutCancel(ctx))
+		defer cancel()
+		_ = s.DeleteConsumer(dctx, info.Name)
+	}()
+	if info.NumPending == 0 {
+		return nil, nil
+	}
+	batch, err := cons.FetchNoWait(int(min(info.NumPending, uint64(b.opts.HistorySize))))
+	if err != nil {
+		return nil, fmt.Errorf("history fetch: %w", err)
+	}
+	msgs := make([]*fanout.Message, 0, n)
+	var bad error
+	for m := range batch.Messages() {
+		p, _, err := publication(topic, m.Headers(), m.Data())
+		switch {
+		case err != nil:
+			bad = err
+		case p.Seq > after && p.Seq <= head:
+			msgs = append(msgs, p.Message)
+		}
+	}
+	if bad != nil {
+		return nil, bad
+	}
+	if err := batch.Error(); err != nil {
+		return nil, fmt.Errorf("history fetch: %w", err)
+	}
+	msgs = msgs[max(0, len(msgs)-n):]
+	for i, m := range msgs {
+		if m.Seq != head-uint64(len(msgs)-1-i) {
+			return nil, fmt.Errorf("fanout: nats: history of %q is not contiguous at seq %d", topic, m.Seq)
+		}
+	}
+	return msgs, nil
 }
 
 // snapshot decodes the snapshot message sm (nil for none) if it belongs
