@@ -19,6 +19,8 @@ type Broker struct {
 	ownNC  bool // the broker dialled nc and closes it
 	js     jetstream.JetStream
 	status chan natsgo.Status // connection status changes, for Reconnected
+	lost   chan struct{}      // a live subscription dropped publications (cap 1)
+	prevEH natsgo.ErrHandler  // the connection's error handler before New
 
 	streamMu sync.Mutex // guards stream
 	stream   jetstream.Stream
@@ -51,6 +53,7 @@ func New(ctx context.Context, opts Options) (*Broker, error) {
 		opts:   opts,
 		nc:     opts.Conn,
 		in:     make(chan *natsgo.Msg, opts.ReceiveBuffer),
+		lost:   make(chan struct{}, 1),
 		topics: make(map[string]*natsgo.Subscription),
 		subs:   make(map[*natsgo.Subscription]string),
 		stop:   make(chan struct{}),
@@ -75,6 +78,8 @@ func New(ctx context.Context, opts Options) (*Broker, error) {
 		return nil, fmt.Errorf("fanout: nats: %w", err)
 	}
 	b.status = b.nc.StatusChanged(natsgo.CONNECTED)
+	b.prevEH = b.nc.ErrorHandler()
+	b.nc.SetErrorHandler(b.asyncError)
 	b.wg.Add(1)
 	go b.receive()
 	return b, nil
@@ -124,6 +129,9 @@ func (b *Broker) Close() error {
 	b.mu.Unlock()
 
 	b.nc.RemoveStatusListener(b.status)
+	if !b.ownNC {
+		b.nc.SetErrorHandler(b.prevEH)
+	}
 	close(b.stop)
 	b.wg.Wait()
 	if b.ownNC {
@@ -149,10 +157,40 @@ func (b *Broker) receive() {
 				status = nil // removed by Close; stop is closed next
 				continue
 			}
-			if sink := b.getSink(); sink != nil {
-				sink.Reconnected()
-			}
+			b.reconnected()
+		case <-b.lost:
+			b.reconnected()
 		}
+	}
+}
+
+// reconnected tells the sink that publications may have been missed.
+func (b *Broker) reconnected() {
+	if sink := b.getSink(); sink != nil {
+		sink.Reconnected()
+	}
+}
+
+// asyncError is the connection's error handler while the broker uses it.
+// When NATS drops publications because ReceiveBuffer is full (a slow
+// consumer), the sink is told as after a reconnect, so that the hub checks
+// every topic rather than wait for the next publication to show the gap.
+// Other errors go to the handler the connection had before.
+func (b *Broker) asyncError(nc *natsgo.Conn, sub *natsgo.Subscription, err error) {
+	if errors.Is(err, natsgo.ErrSlowConsumer) {
+		b.mu.RLock()
+		_, ours := b.subs[sub]
+		b.mu.RUnlock()
+		if ours {
+			select {
+			case b.lost <- struct{}{}:
+			default:
+			}
+			return
+		}
+	}
+	if b.prevEH != nil {
+		b.prevEH(nc, sub, err)
 	}
 }
 

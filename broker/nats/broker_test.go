@@ -1,6 +1,7 @@
 package nats_test
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -280,4 +281,40 @@ func TestRecoverLongRange(t *testing.T) {
 			assert.Equal(t, "long", m.Topic)
 		}
 	}
+}
+
+// blockingSink blocks its first Receive until released.
+type blockingSink struct {
+	*sink
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *blockingSink) Receive(p fanout.Publication) {
+	s.once.Do(func() { <-s.release })
+	s.sink.Receive(p)
+}
+
+// TestSlowConsumerSignalsLoss fills ReceiveBuffer while the sink is busy:
+// NATS drops publications, and the broker tells the sink as it does after
+// a reconnect, so the node repairs without waiting for the next one.
+func TestSlowConsumerSignalsLoss(t *testing.T) {
+	ns := startServer(t)
+	nc, err := nats.Connect(ns.url(), nats.ReconnectBufSize(-1), nats.MaxReconnects(-1))
+	require.NoError(t, err)
+	defer nc.Close()
+	b := newBroker(t, "", natsbroker.Options{Conn: nc, ReceiveBuffer: 1})
+	s := &blockingSink{sink: newSink(), release: make(chan struct{})}
+	b.Bind(s)
+	ctx := ctxT(t)
+	require.NoError(t, b.Subscribe(ctx, "slow"))
+	for i := range 20 {
+		_, err := b.Publish(ctx, "slow", fmt.Appendf(nil, "%d", i), nil, false)
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return errors.Is(nc.LastError(), nats.ErrSlowConsumer) },
+		defaultWait, tick, "no publication was dropped")
+	close(s.release)
+	s.waitReconnected(t)
+	assert.Equal(t, uint64(1), s.next(t).Seq)
 }
