@@ -47,10 +47,13 @@
 // the new one.
 //
 // Recover reads the topic's snapshot and newest message from the stream
-// leader, then walks back through the recorded predecessors, one read per
-// message. Subscribe delivers from a goroutine the broker owns, in the
-// order NATS delivers, and Sink.Reconnected is called after each
-// reconnect of the NATS connection.
+// leader (direct get stays off: no replica answers with stale data). A few
+// missed messages it reads one by one, walking back through the recorded
+// predecessors; a longer range comes through an ephemeral consumer.
+// Subscribe delivers from a goroutine the broker owns, in the order NATS
+// delivers, and Sink.Reconnected is called after each reconnect of the
+// NATS connection and after NATS dropped live publications because
+// Options.ReceiveBuffer was full.
 //
 // # Costs
 //
@@ -61,11 +64,12 @@
 //   - A publish with state is stored twice (history and snapshot) and
 //     sent once more with the live publication; state also travels with
 //     the history message.
-//   - Recover costs two reads plus one per missed message (up to the
-//     limit), plus a stream info request for a topic with no messages.
+//   - Recover costs two reads, plus one per missed message up to 16 or a
+//     consumer (create, fetch, delete) beyond, plus a stream info request
+//     for a topic with no messages.
 //   - Live delivery is at most once (core NATS). A publication lost while
-//     a node's connection is down, or dropped because Options.ReceiveBuffer
-//     is full, or not republished because the stream leader failed between
+//     a node's connection is down or dropped because Options.ReceiveBuffer
+//     is full (both signalled with Sink.Reconnected), or not republished because the stream leader failed between
 //     storing and republishing, is a gap in the sequence numbers, which the
 //     hub repairs from Recover when the next publication or a reconnect
 //     shows it. A loss at the very end of a quiet topic shows only with the

@@ -24,10 +24,13 @@ type Options struct {
 	URL string
 
 	// Conn, when set, is the connection the broker uses instead of
-	// dialling URL. The broker does not close it, and it should reconnect
-	// forever (natsgo.MaxReconnects(-1)): a closed connection ends the
-	// broker's delivery. Nil means the broker dials URL itself, with
-	// unlimited reconnects, and closes the connection in Close.
+	// dialling URL. The broker does not close it. It should reconnect
+	// forever (natsgo.MaxReconnects(-1)), since a closed connection ends
+	// the broker's delivery, and buffer nothing while disconnected
+	// (natsgo.ReconnectBufSize(-1)), so that a Publish that failed is not
+	// sent later. The broker wraps its error handler until Close. Nil
+	// means the broker dials URL itself, with those settings, and closes
+	// the connection in Close.
 	Conn *natsgo.Conn
 
 	// Stream is the name of the JetStream stream that holds every topic's
@@ -57,8 +60,9 @@ type Options struct {
 
 	// ReceiveBuffer bounds the publications received from NATS and not yet
 	// handed to the sink, over all topics. When it is full NATS drops
-	// publications (a slow consumer) and the hub repairs the gap from
-	// Recover. Zero means DefaultReceiveBuffer.
+	// publications (a slow consumer); the broker then calls
+	// Sink.Reconnected and the hub repairs from Recover. Zero means
+	// DefaultReceiveBuffer.
 	ReceiveBuffer int
 
 	// RequestTimeout bounds each request to the NATS server when the
