@@ -37,6 +37,7 @@ type Client struct {
 	leaving  map[string]bool       // unsubscribed topics still subscribed on the server; true once the unsubscribe is sent
 	ids      map[int64]sentCommand // commands awaiting their reply, by command id (at most maxAwaited)
 	nextID   int64
+	order    uint64 // Subscribe calls so far
 	q        queue
 	roomWait bool  // run waits for room in the queue
 	err      error // why the client ended; nil while it runs
@@ -111,7 +112,8 @@ func (c *Client) Subscribe(name string) error {
 	if c.topics[name] != nil {
 		return fmt.Errorf("subscribe %q: %w", name, fanout.ErrSubscribed)
 	}
-	c.topics[name] = &topic{name: name}
+	c.order++
+	c.topics[name] = &topic{name: name, order: c.order}
 	signal(c.kick)
 	return nil
 }
@@ -145,7 +147,8 @@ func (c *Client) endedLocked() error {
 }
 
 // Next returns the next message, waiting for one until ctx is done. The
-// messages of each topic come in order, each once: a snapshot first, then
+// messages of each topic come in order, each once (to one caller, when
+// several goroutines call Next): a snapshot first, then
 // updates, and a reset whenever the client's state of the topic must be
 // replaced. Next returns a *TopicError, in order with the messages, when
 // the server refuses a topic; the client goes on, so call Next again.
@@ -163,6 +166,9 @@ func (c *Client) Next(ctx context.Context) (Message, error) {
 			if c.roomWait && c.q.len() <= c.opts.QueueSize/2 {
 				c.roomWait = false
 				signal(c.room)
+			}
+			if c.q.len() > 0 {
+				signal(c.ready) // pass the wake-up on to another waiting Next
 			}
 			if it.err != nil {
 				c.mu.Unlock()
@@ -202,8 +208,10 @@ func (c *Client) Position(name string) (fanout.Position, bool) {
 
 // Close closes the connection with 1000 (a normal closure, which tells the
 // server the client is leaving) and stops the client, waiting for its
-// goroutines to exit. Next returns fanout.ErrClosed from then on. Close is
-// idempotent; later calls wait like the first. It returns nil.
+// goroutines to exit; a server that does not answer the close handshake
+// delays it by at most the handshake's timeouts (5s + 5s in
+// github.com/coder/websocket). Next returns fanout.ErrClosed from then on.
+// Close is idempotent; later calls wait like the first. It returns nil.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	c.closed = true

@@ -393,3 +393,43 @@ func TestCloseWhileReconnecting(t *testing.T) {
 	require.NoError(t, c.Close())
 	st.waitFor(t, client.Closed)
 }
+
+// TestManyTopicsStayWithinTheCommandRate subscribes more topics than
+// transport/ws's default command burst: the client paces its commands, so
+// none is refused, and it does so again after a reconnect.
+func TestManyTopicsStayWithinTheCommandRate(t *testing.T) {
+	t.Parallel()
+	const n = 60 // above the server's burst (50), below its topic limit (100)
+	hub := newHub(t, 0)
+	s := newServer(t, hub, ws.Options{})
+	st := newStates()
+	c := dial(t, s.url, client.Options{OnState: st.on})
+	for i := range n {
+		topic := "t" + strconv.Itoa(i)
+		_, err := hub.PublishState(topic, []byte(`1`), []byte(`1`))
+		require.NoError(t, err)
+		require.NoError(t, c.Subscribe(topic))
+	}
+	seen := make(map[string]bool)
+	for range n {
+		m := next(t, c) // a *TopicError (rate_limited) would fail here
+		require.Equal(t, fanout.Snapshot, m.Kind)
+		seen[m.Topic] = true
+	}
+	require.Len(t, seen, n)
+
+	s.cut()
+	for i := range n {
+		_, err := hub.Publish("t"+strconv.Itoa(i), []byte(`2`))
+		require.NoError(t, err)
+	}
+	clear(seen)
+	for range n {
+		m := next(t, c)
+		require.Equal(t, fanout.Update, m.Kind)
+		require.Equal(t, uint64(2), m.Seq)
+		seen[m.Topic] = true
+	}
+	require.Len(t, seen, n)
+	assert.Len(t, st.disconnects(), 1, "only the cut: no close for invalid commands")
+}

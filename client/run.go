@@ -1,11 +1,13 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/coder/websocket"
@@ -218,7 +220,8 @@ func (c *Client) write(ctx context.Context, conn *websocket.Conn, cmd command) e
 
 // due appends to cmds the commands to send now, as far as pace allows, and
 // marks them sent. It returns how long until more are due, or zero when
-// nothing waits. Unsubscribes go first; a topic subscribed again is sent
+// nothing waits. Unsubscribes go first, then subscribes in the order of
+// the Subscribe calls; a topic subscribed again is sent
 // only once the server has confirmed its unsubscribe, so that the
 // messages of the old subscription are not taken for the new one.
 func (c *Client) due(cmds []command, pace *bucket, now time.Time) ([]command, time.Duration) {
@@ -241,6 +244,7 @@ func (c *Client) due(cmds []command, pace *bucket, now time.Time) ([]command, ti
 		c.leaving[name] = true
 		cmds = append(cmds, command{Action: transport.ActionUnsubscribe, Topic: name, ID: c.idLocked(sentCommand{name, true})})
 	}
+	var ready []*topic
 	for name, t := range c.topics {
 		if _, ok := c.leaving[name]; ok || t.sent {
 			continue
@@ -249,12 +253,16 @@ func (c *Client) due(cmds []command, pace *bucket, now time.Time) ([]command, ti
 			later(d)
 			continue
 		}
+		ready = append(ready, t)
+	}
+	slices.SortFunc(ready, func(a, b *topic) int { return cmp.Compare(a.order, b.order) })
+	for _, t := range ready {
 		if !pace.take(now) {
 			later(pace.wait(now))
 			break
 		}
 		t.sent = true
-		cmd := command{Action: transport.ActionSubscribe, Topic: name, ID: c.idLocked(sentCommand{name, false})}
+		cmd := command{Action: transport.ActionSubscribe, Topic: t.name, ID: c.idLocked(sentCommand{t.name, false})}
 		if t.hasRecv {
 			since := t.recv.Seq
 			cmd.Epoch, cmd.Since = t.recv.Epoch, &since

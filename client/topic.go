@@ -9,7 +9,8 @@ import (
 // topic is the client's state of one subscribed topic. Its fields are
 // guarded by Client.mu.
 type topic struct {
-	name string
+	name  string
+	order uint64 // the rank of its Subscribe call: subscribes go out in that order
 
 	// pos is the position of the last message the caller took with Next:
 	// what Client.Position reports.
