@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,4 +71,50 @@ func BenchmarkReceive(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkIdleClients measures the memory of idle connected clients, each
+// subscribed to one quiet topic: heap and goroutine stacks per client,
+// client and server side together (both run in this process).
+func BenchmarkIdleClients(b *testing.B) {
+	const n = 500
+	hub := newHub(b, 0)
+	s := newServer(b, hub, ws.Options{})
+	_, err := hub.PublishState("quiet", []byte(`0`), []byte(`0`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		before := memory()
+		clients := make([]*client.Client, 0, n)
+		for range n {
+			c, err := client.Dial(context.Background(), s.url, client.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := c.Subscribe("quiet"); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := c.Next(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			clients = append(clients, c)
+		}
+		after := memory()
+		b.ReportMetric(float64(after.heap-before.heap)/n, "heapB/client")
+		b.ReportMetric(float64(after.stack-before.stack)/n, "stackB/client")
+		b.ReportMetric(float64(after.goroutines-before.goroutines)/n, "goroutines/client")
+		for _, c := range clients {
+			_ = c.Close()
+		}
+	}
+}
+
+type mem struct{ heap, stack, goroutines int64 }
+
+func memory() mem {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return mem{int64(ms.HeapAlloc), int64(ms.StackInuse), int64(runtime.NumGoroutine())}
 }
