@@ -50,6 +50,21 @@ type Options struct {
 	// means DefaultIdleTopicTTL; a negative value keeps such topics until
 	// the hub closes (MaxTopics still bounds them).
 	IdleTopicTTL time.Duration
+
+	// Broker, when set, makes the hub one node of several that share
+	// topics through the broker, which then assigns sequence numbers and
+	// keeps history and snapshots. Publish goes through the broker and
+	// returns once it stored the message; local subscribers receive it
+	// when the broker delivers it back. A topic is subscribed at the
+	// broker while it has local subscribers, and until the first sweep
+	// after it has had none for 30s (or IdleTopicTTL when shorter).
+	// Loader is not used: the broker holds the snapshots. The hub binds
+	// the broker and closes it when it closes. Nil means a single node.
+	Broker Broker
+
+	// BrokerTimeout bounds each call to the broker. Zero means
+	// DefaultBrokerTimeout.
+	BrokerTimeout time.Duration
 }
 
 // DefaultIdleTopicTTL is the default of Options.IdleTopicTTL.
@@ -77,6 +92,8 @@ type Hub struct {
 
 	subsMu sync.Mutex // guards subs
 	subs   map[*Subscriber]struct{}
+
+	node *node // the broker side; nil without Options.Broker
 }
 
 // shard is a slice of the topic space with its own lock and counters,
@@ -121,6 +138,10 @@ func NewHub(opts Options) *Hub {
 	}
 	for i := range h.shards {
 		h.shards[i].topics = make(map[string]*topic)
+	}
+	if opts.Broker != nil {
+		h.node = newNode(h)
+		opts.Broker.Bind(h)
 	}
 	h.wg.Add(1)
 	go h.sweeper()
@@ -168,6 +189,9 @@ func (h *Hub) publish(name string, data, state []byte, withState bool) (Position
 	}
 	if max(len(data), len(state)) > h.opts.MaxMessageSize {
 		return Position{}, fmt.Errorf("%w: %d bytes, the limit is %d (Options.MaxMessageSize)", ErrTooLarge, max(len(data), len(state)), h.opts.MaxMessageSize)
+	}
+	if h.node != nil {
+		return h.node.publish(name, data, state, withState)
 	}
 	sh := h.shardFor(name)
 	t, err := h.lockTopic(sh, name)
@@ -255,7 +279,13 @@ func (h *Hub) join(ctx context.Context, name string, sn *subscription, from *Pos
 		if err != nil {
 			return err
 		}
-		if h.opts.Loader == nil || t.loaded || t.snap != nil {
+		if h.node != nil && (t.link == nil || !t.link.bound) {
+			if err := h.node.bindUnlock(ctx, t); err != nil {
+				return err
+			}
+			continue
+		}
+		if h.node != nil || h.opts.Loader == nil || t.loaded || t.snap != nil {
 			err = sn.sub.linkLocked(t, sn, from, time.Now())
 			t.mu.Unlock()
 			return err
@@ -274,6 +304,13 @@ type Stats struct {
 	Delivered     uint64 // messages queued for subscribers
 	Dropped       uint64 // queued messages replaced by newer ones (conflation)
 	SlowConsumers uint64 // subscribers ended with ErrSlowConsumer
+
+	// With a broker (Options.Broker); zero values without one.
+	BrokerErr  error  // the broker's Health: nil while it is reachable
+	Received   uint64 // publications received from the broker and delivered
+	Repairs    uint64 // gaps filled from the broker's history
+	Resets     uint64 // topics whose subscribers were reset: a gap history could not fill, or a new epoch
+	Reconnects uint64 // times the broker reported a lost and restored connection
 }
 
 // Stats returns the hub's counters. It takes no lock that publishing
@@ -288,6 +325,9 @@ func (h *Hub) Stats() Stats {
 		st.Published += sh.published.Load()
 		st.Delivered += sh.delivered.Load()
 		st.Dropped += sh.dropped.Load()
+	}
+	if h.node != nil {
+		h.node.stats(&st)
 	}
 	return st
 }
@@ -310,8 +350,9 @@ func (h *Hub) unregister(s *Subscriber) {
 
 // Close closes the hub: Publish and Subscribe fail with ErrClosed from now
 // on, and every subscriber ends with ErrClosed, so its consumer wakes up
-// and sees it. Close waits for the hub's goroutine to exit. It is
-// idempotent; later calls wait for the first to finish. It returns nil.
+// and sees it. Close waits for the hub's goroutines to exit and closes its
+// broker, if any. It is idempotent; later calls wait for the first to
+// finish. It returns the error of closing the broker; otherwise nil.
 func (h *Hub) Close() error {
 	if !h.closed.CompareAndSwap(false, true) {
 		<-h.done
@@ -319,6 +360,12 @@ func (h *Hub) Close() error {
 	}
 	close(h.stop)
 	h.wg.Wait()
+	var err error
+	if h.node != nil {
+		if err = h.node.close(); err != nil {
+			err = fmt.Errorf("close broker: %w", err)
+		}
+	}
 	h.subsMu.Lock()
 	subs := make([]*Subscriber, 0, len(h.subs))
 	for s := range h.subs {
@@ -329,7 +376,7 @@ func (h *Hub) Close() error {
 		s.end(ErrClosed)
 	}
 	close(h.done)
-	return nil
+	return err
 }
 
 func (h *Hub) sweeper() {
@@ -358,7 +405,7 @@ func (h *Hub) sweep(now time.Time) {
 		for name, t := range sh.topics {
 			t.mu.Lock()
 			t.expireLocked(now)
-			if t.evictableLocked(now, h.opts.IdleTopicTTL) {
+			if h.evictableLocked(t, now) {
 				t.dead = true
 				delete(sh.topics, name)
 				h.topics.Add(-1)
@@ -366,5 +413,8 @@ func (h *Hub) sweep(now time.Time) {
 			t.mu.Unlock()
 		}
 		sh.mu.Unlock()
+	}
+	if h.node != nil {
+		h.node.leave()
 	}
 }

@@ -49,7 +49,7 @@ func (c TopicConfig) withDefaults() TopicConfig {
 // which is what makes a snapshot-on-join atomic with the live stream.
 type topic struct {
 	name  string
-	epoch string
+	epoch string // guarded by mu when the hub has a broker, which may change it
 	cfg   TopicConfig
 
 	mu      sync.Mutex // guards the fields below
@@ -61,6 +61,7 @@ type topic struct {
 	loaded  bool          // the loader ran successfully
 	loading chan struct{} // non-nil while the loader runs; closed when it ends
 	dead    bool          // evicted: look the topic up again
+	link    *brokerLink   // the topic's broker state; nil without a broker
 }
 
 // expireLocked drops history older than the topic's TTL.

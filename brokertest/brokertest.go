@@ -80,6 +80,10 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 		{"DataLoss", testDataLoss},
 		{"Outage", testOutage},
 		{"Close", testClose},
+		{"HubsOrder", testHubsOrder},
+		{"HubsJoinSnapshot", testHubsJoinSnapshot},
+		{"HubsResumeElsewhere", testHubsResumeElsewhere},
+		{"HubsDataLoss", testHubsDataLoss},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,0 +1,247 @@
+package fanout
+
+import (
+	"context"
+	"time"
+)
+
+// repairLocked queues a repair of t, a bound topic that missed
+// publications; t's lock is held. Publications received meanwhile are
+// stashed.
+func (n *node) repairLocked(t *topic) {
+	t.link.repairing = true
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return
+	}
+	n.queue = append(n.queue, t)
+	if n.workers < maxRepairers {
+		n.workers++
+		n.wg.Add(1)
+		go n.repairer()
+	}
+}
+
+// repairer repairs queued topics until none is left or the hub closes.
+func (n *node) repairer() {
+	defer n.wg.Done()
+	for {
+		n.mu.Lock()
+		if len(n.queue) == 0 || n.closed {
+			n.workers--
+			n.mu.Unlock()
+			return
+		}
+		t := n.queue[0]
+		n.queue[0] = nil
+		n.queue = n.queue[1:]
+		n.mu.Unlock()
+		n.repair(t)
+	}
+}
+
+// repair brings t up to the broker's head: it fetches what the topic
+// missed with Recover, retrying while the broker fails, and applies what
+// was stashed meanwhile, until nothing is missing.
+func (n *node) repair(t *topic) {
+	retry := minRetry
+	for {
+		t.mu.Lock()
+		l := t.link
+		if t.dead || !l.bound {
+			l.repairing, l.stash, l.overflow = false, nil, false
+			t.mu.Unlock()
+			return
+		}
+		from := Position{Epoch: t.epoch, Seq: t.seq}
+		mark := len(l.stash)
+		l.overflow = false
+		t.mu.Unlock()
+
+		ctx, cancel := context.WithTimeout(n.ctx, n.timeout)
+		rec, err := n.b.Recover(ctx, t.name, from, max(t.cfg.HistorySize, 0))
+		cancel()
+		if err != nil {
+			if !n.wait(retry) {
+				return // the hub is closing
+			}
+			retry = min(2*retry, maxRetry)
+			continue
+		}
+
+		t.mu.Lock()
+		done := t.dead
+		if !done {
+			n.installLocked(t, rec, mark, time.Now(), false)
+			done = !n.drainLocked(t, mark)
+		}
+		if done {
+			l.repairing = false
+		}
+		t.mu.Unlock()
+		if done {
+			return
+		}
+	}
+}
+
+// wait waits for d, or for the hub to close (false).
+func (n *node) wait(d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-n.ctx.Done():
+		return false
+	}
+}
+
+// installLocked brings t's state (epoch, head, history, snapshot) up to
+// rec and gives every subscriber what it missed: the missing updates when
+// the epoch is the same and history reaches back to them and they fit the
+// subscriber's queue, else a Reset with the snapshot. initial is set when
+// the topic is being bound and has no subscriber yet.
+func (n *node) installLocked(t *topic, rec Recovery, mark int, now time.Time, initial bool) {
+	old := Position{Epoch: t.epoch, Seq: t.seq}
+	same := !initial && rec.Head.Epoch == t.epoch
+	if same && rec.Head.Seq <= t.seq {
+		return // nothing missed
+	}
+	msgs := contiguous(rec)
+	if same && len(msgs) > 0 && msgs[0].Seq <= t.seq+1 {
+		for _, m := range msgs {
+			if m.Seq > t.seq {
+				t.hist.push(m, t.cfg.HistorySize)
+			}
+		}
+		n.repairs.Add(1)
+	} else {
+		t.epoch = rec.Head.Epoch
+		t.hist = history{}
+		for _, m := range msgs {
+			t.hist.push(m, t.cfg.HistorySize)
+		}
+		if !initial {
+			n.resets.Add(1)
+		}
+	}
+	t.seq = rec.Head.Seq
+	t.snap = rec.Snapshot
+	for i := 0; i < len(t.subs); {
+		if !resyncLocked(t, t.subs[i], old, now) {
+			t.removeAtLocked(i)
+			continue
+		}
+		i++
+	}
+}
+
+// contiguous returns rec's messages when they are the history of its head
+// without holes, else nil: a broker that breaks its contract is treated
+// as one without history.
+func contiguous(rec Recovery) []*Message {
+	msgs := rec.Messages
+	if len(msgs) == 0 || msgs[len(msgs)-1].Seq != rec.Head.Seq {
+		return nil
+	}
+	for i, m := range msgs {
+		if m == nil || m.Epoch != rec.Head.Epoch || m.Seq != msgs[0].Seq+uint64(i) {
+			return nil
+		}
+	}
+	return msgs
+}
+
+// resyncLocked queues for sn what it needs to go from old to t's new
+// head, as a resume from old would; t's lock is held. It reports false
+// when sn is gone or ended (its queue overflowed).
+func resyncLocked(t *topic, sn *subscription, old Position, now time.Time) bool {
+	s := sn.sub
+	s.mu.Lock()
+	if s.err != nil || sn.gone {
+		s.mu.Unlock()
+		return false
+	}
+	before := s.q.len()
+	if !t.catchUpLocked(sn, &old, now) {
+		s.failLocked(ErrSlowConsumer)
+		s.mu.Unlock()
+		s.notify()
+		return false
+	}
+	if sn.conflate && s.q.len() > before {
+		sn.pending = s.q.tail
+	}
+	wake := before == 0 && s.q.len() > 0
+	s.mu.Unlock()
+	if wake {
+		s.notify()
+	}
+	return true
+}
+
+// evictableLocked reports whether the sweep may forget t. A broker topic
+// stays subscribed for a while after its last subscriber left (linger);
+// when it goes, its name is queued for unsubscribing (see leave).
+func (h *Hub) evictableLocked(t *topic, now time.Time) bool {
+	l := t.link
+	if l == nil {
+		return t.evictableLocked(now, h.opts.IdleTopicTTL)
+	}
+	if len(t.subs) > 0 || l.binding != nil {
+		return false
+	}
+	if !l.bound {
+		return true // never bound: nothing to undo at the broker
+	}
+	n := h.node
+	if now.Sub(t.active) < n.linger {
+		return false
+	}
+	n.mu.Lock()
+	n.leaving[t.name] = make(chan struct{})
+	n.pending = append(n.pending, t.name)
+	n.mu.Unlock()
+	return true
+}
+
+// leave unsubscribes at the broker the topics the sweep evicted. A join
+// of one of them waits until it is done before subscribing again.
+func (n *node) leave() {
+	n.mu.Lock()
+	names := n.pending
+	n.pending = nil
+	n.mu.Unlock()
+	for _, name := range names {
+		ctx, cancel := context.WithTimeout(n.ctx, n.timeout)
+		_ = n.b.Unsubscribe(ctx, name) // on failure the broker sends what Receive ignores
+		cancel()
+		n.mu.Lock()
+		close(n.leaving[name])
+		delete(n.leaving, name)
+		n.mu.Unlock()
+	}
+}
+
+// close stops the repairs, waits for them and closes the broker.
+func (n *node) close() error {
+	n.mu.Lock()
+	n.closed = true
+	n.queue = nil
+	n.mu.Unlock()
+	n.cancel()
+	n.wg.Wait()
+	n.leave()
+	return n.b.Close()
+}
+
+// stats adds the broker's counters to st.
+func (n *node) stats(st *Stats) {
+	st.BrokerErr = n.b.Health()
+	st.Received = n.received.Load()
+	st.Repairs = n.repairs.Load()
+	st.Resets = n.resets.Load()
+	st.Reconnects = n.reconnects.Load()
+}
