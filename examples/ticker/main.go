@@ -8,6 +8,7 @@
 // conflates (OverflowConflate): a client that falls behind gets the newest
 // quote of each instrument instead of a backlog, and the page draws at
 // most once per animation frame, so it stays smooth on a slow machine.
+// The reusable parts are in the package market.
 package main
 
 import (
@@ -26,6 +27,7 @@ import (
 	"time"
 
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/examples/ticker/market"
 )
 
 // config holds the command line.
@@ -37,7 +39,7 @@ type config struct {
 }
 
 // maxInstruments bounds -instruments (the page subscribes to each).
-const maxInstruments = maxTopicsPerClient - 1
+const maxInstruments = market.MaxTopicsPerClient - 1
 
 func main() {
 	var cfg config
@@ -76,10 +78,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(url strin
 	if err != nil {
 		return err
 	}
-	hub := fanout.NewHub(fanout.Options{TopicConfig: topicConfig})
+	hub := fanout.NewHub(fanout.Options{TopicConfig: market.TopicConfig})
 	defer hub.Close()
-	mkt := newMarket(hub, cfg.instruments, cfg.seed)
-	srv := newServer(hub)
+	mkt := market.New(hub, cfg.instruments, cfg.seed)
+	srv := market.NewServer(hub)
 	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -96,7 +98,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(url strin
 		cancel()
 	}
 	wg.Go(func() {
-		if err := mkt.run(ctx, cfg.rate); err != nil {
+		if err := mkt.Run(ctx, cfg.rate); err != nil {
 			fail(fmt.Errorf("market: %w", err))
 		}
 	})
@@ -110,7 +112,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(url strin
 	<-ctx.Done()
 	sctx, stop := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer stop()
-	if err := errors.Join(httpSrv.Shutdown(sctx), srv.shutdown(sctx)); err != nil {
+	if err := errors.Join(httpSrv.Shutdown(sctx), srv.Shutdown(sctx)); err != nil {
 		log.Warn("shutdown: connections closed without a drain", "err", err)
 	}
 	wg.Wait()

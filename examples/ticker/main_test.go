@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/fanout-go/fanout/examples/ticker/market"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -76,13 +78,13 @@ func TestRun(t *testing.T) {
 			if m.Type != "snapshot" && m.Type != "update" {
 				continue
 			}
-			if m.Topic == IndexTopic {
-				var idx struct{ Instruments []Instrument }
+			if m.Topic == market.IndexTopic {
+				var idx struct{ Instruments []market.Instrument }
 				require.NoError(t, json.Unmarshal(m.Data, &idx))
 				require.Len(t, idx.Instruments, 20)
 				for _, in := range idx.Instruments {
 					syms = append(syms, in.Sym)
-					send(`{"action":"subscribe","topic":"` + quoteTopic(in.Sym) + `"}`)
+					send(`{"action":"subscribe","topic":"` + market.QuoteTopic(in.Sym) + `"}`)
 				}
 				continue
 			}
@@ -94,9 +96,9 @@ func TestRun(t *testing.T) {
 	}
 	for topic, msgs := range seen {
 		assert.Equal(t, "snapshot", msgs[0].Type, "%s starts with its latest quote", topic)
-		var q Quote
+		var q market.Quote
 		require.NoError(t, json.Unmarshal(msgs[0].Data, &q))
-		assert.Equal(t, quoteTopic(q.Sym), topic)
+		assert.Equal(t, market.QuoteTopic(q.Sym), topic)
 		for i := 1; i < len(msgs); i++ {
 			assert.Greater(t, msgs[i].Seq, msgs[i-1].Seq)
 		}

@@ -1,4 +1,8 @@
-package main
+// Package market is the reusable part of the ticker example: a simulated
+// market of instruments whose every price change is published as the
+// instrument's full quote on a conflating topic (market.go), and the HTTP
+// server with the page that draws them (server.go, page/index.html).
+package market
 
 import (
 	"context"
@@ -6,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,11 +21,11 @@ import (
 // "ticker:<symbol>".
 const IndexTopic = "ticker:index"
 
-// quoteTopic returns the topic of an instrument.
-func quoteTopic(sym string) string { return "ticker:" + sym }
+// QuoteTopic returns the topic of an instrument.
+func QuoteTopic(sym string) string { return "ticker:" + sym }
 
-// histLen is how many recent prices a quote carries, for the sparkline.
-const histLen = 32
+// HistLen is how many recent prices a quote carries, for the sparkline.
+const HistLen = 32
 
 // Quote is the full state of one instrument, published on every price
 // change. Every message is a whole state, which is what lets the topics
@@ -32,7 +37,7 @@ type Quote struct {
 	High  float64   `json:"high"`
 	Low   float64   `json:"low"`
 	Ticks int64     `json:"ticks"` // price changes so far
-	Hist  []float64 `json:"hist"`  // the last histLen prices, oldest first
+	Hist  []float64 `json:"hist"`  // the last HistLen prices, oldest first
 }
 
 // Instrument names a symbol in the index.
@@ -41,28 +46,31 @@ type Instrument struct {
 	Name string `json:"name"`
 }
 
-// topicConfig makes every instrument topic keep its last quote as its
-// snapshot and conflate for lagging subscribers; history is short, since
-// a client that missed more simply gets the latest quote.
-func topicConfig(topic string) fanout.TopicConfig {
+// TopicConfig is the hub's Options.TopicConfig for a market: every
+// instrument topic keeps its last quote as its snapshot (RetainLast) and
+// conflates for lagging subscribers (Conflate); history is short, since a
+// client that missed more simply gets the latest quote.
+func TopicConfig(topic string) fanout.TopicConfig {
 	if strings.HasPrefix(topic, "ticker:") && topic != IndexTopic {
 		return fanout.TopicConfig{RetainLast: true, Conflate: true, HistorySize: 16}
 	}
 	return fanout.TopicConfig{}
 }
 
-// A market simulates the prices of its instruments with random walks and
-// publishes each change. It is not safe for concurrent use: Run owns it.
-type market struct {
+// A Market simulates the prices of its instruments with random walks and
+// publishes each change. It is not safe for concurrent use: one goroutine
+// runs it.
+type Market struct {
 	hub    *fanout.Hub
 	rng    *rand.Rand
 	list   []Instrument
 	quotes []*Quote
 }
 
-// newMarket returns a market of n instruments with made-up symbols.
-func newMarket(hub *fanout.Hub, n int, seed uint64) *market {
-	m := &market{hub: hub, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+// New returns a market of n instruments with made-up symbols, drawn from
+// seed. The hub should have TopicConfig as its Options.TopicConfig.
+func New(hub *fanout.Hub, n int, seed uint64) *Market {
+	m := &Market{hub: hub, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 	seen := make(map[string]bool, n)
 	for len(m.list) < n {
 		sym := m.symbol()
@@ -77,8 +85,8 @@ func newMarket(hub *fanout.Hub, n int, seed uint64) *market {
 	return m
 }
 
-// publishAll publishes the index and every instrument's quote.
-func (m *market) publishAll() error {
+// PublishAll publishes the index and every instrument's quote.
+func (m *Market) PublishAll() error {
 	idx, err := json.Marshal(struct {
 		Instruments []Instrument `json:"instruments"`
 	}{m.list})
@@ -100,10 +108,10 @@ func (m *market) publishAll() error {
 // rate/20 of them.
 const tickInterval = 50 * time.Millisecond
 
-// run publishes the market, then about rate price changes per second
+// Run publishes the market, then about rate price changes per second
 // until ctx is done (returning nil) or publishing fails.
-func (m *market) run(ctx context.Context, rate float64) error {
-	if err := m.publishAll(); err != nil {
+func (m *Market) Run(ctx context.Context, rate float64) error {
+	if err := m.PublishAll(); err != nil {
 		return err
 	}
 	tick := time.NewTicker(tickInterval)
@@ -118,15 +126,15 @@ func (m *market) run(ctx context.Context, rate float64) error {
 			carry += per
 			n := int(carry)
 			carry -= float64(n)
-			if err := m.step(n); err != nil {
+			if err := m.Step(n); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-// step changes n prices.
-func (m *market) step(n int) error {
+// Step changes n prices, publishing each change.
+func (m *Market) Step(n int) error {
 	for range n {
 		q := m.quotes[m.rng.IntN(len(m.quotes))]
 		// A geometric random walk with a little pull back to the open.
@@ -139,9 +147,9 @@ func (m *market) step(n int) error {
 		q.Price = p
 		q.High, q.Low = max(q.High, p), min(q.Low, p)
 		q.Ticks++
-		if len(q.Hist) == histLen {
+		if len(q.Hist) == HistLen {
 			copy(q.Hist, q.Hist[1:])
-			q.Hist = q.Hist[:histLen-1]
+			q.Hist = q.Hist[:HistLen-1]
 		}
 		q.Hist = append(q.Hist, p)
 		if err := m.publish(q); err != nil {
@@ -151,12 +159,26 @@ func (m *market) step(n int) error {
 	return nil
 }
 
-func (m *market) publish(q *Quote) error {
+// Instruments returns the market's instruments.
+func (m *Market) Instruments() []Instrument { return slices.Clone(m.list) }
+
+// Quotes returns copies of the current quotes, in the order of
+// Instruments.
+func (m *Market) Quotes() []Quote {
+	qs := make([]Quote, len(m.quotes))
+	for i, q := range m.quotes {
+		qs[i] = *q
+		qs[i].Hist = slices.Clone(q.Hist)
+	}
+	return qs
+}
+
+func (m *Market) publish(q *Quote) error {
 	b, err := json.Marshal(q)
 	if err != nil {
 		return err
 	}
-	if _, err := m.hub.Publish(quoteTopic(q.Sym), b); err != nil {
+	if _, err := m.hub.Publish(QuoteTopic(q.Sym), b); err != nil {
 		return fmt.Errorf("publish %s: %w", q.Sym, err)
 	}
 	return nil
@@ -164,7 +186,7 @@ func (m *market) publish(q *Quote) error {
 
 func round(p float64) float64 { return math.Round(p*100) / 100 }
 
-func (m *market) symbol() string {
+func (m *Market) symbol() string {
 	const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	b := make([]byte, 3+m.rng.IntN(2))
 	for i := range b {
@@ -178,6 +200,6 @@ var (
 	nameTails = []string{"Energy", "Systems", "Holdings", "Foods", "Logistics", "Pharma", "Mining", "Networks", "Retail", "Motors", "Capital", "Robotics", "Water", "Media", "Labs", "Freight"}
 )
 
-func (m *market) name() string {
+func (m *Market) name() string {
 	return nameHeads[m.rng.IntN(len(nameHeads))] + " " + nameTails[m.rng.IntN(len(nameTails))]
 }

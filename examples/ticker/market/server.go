@@ -1,4 +1,4 @@
-package main
+package market
 
 import (
 	"context"
@@ -16,36 +16,39 @@ import (
 //go:embed page/index.html
 var page []byte
 
-// maxTopicsPerClient lets one page follow every instrument; the
-// transports' defaults (100 topics, 20 commands/s) suit pages that follow
-// a few topics.
-const maxTopicsPerClient = 1024
+// MaxTopicsPerClient is how many topics one page may follow, so that it
+// can follow every instrument; the transports' defaults (100 topics, 20
+// commands/s) suit pages that follow a few.
+const MaxTopicsPerClient = 1024
 
-// A server serves the ticker page at /, the client at /fanout.js and the
-// transports at /ws and /events.
-type server struct {
+// A Server serves the ticker page at /, the browser client at /fanout.js
+// and the transports at /ws and /events. It is safe for concurrent use.
+// http.Server.Shutdown does not end WebSocket and SSE connections: call
+// the Server's Shutdown or Close too.
+type Server struct {
 	mux *http.ServeMux
 	ws  *ws.Handler
 	sse *sse.Handler
 }
 
-// newServer returns the ticker's server. Its connections conflate: a
-// client that cannot keep up gets, per instrument, the newest quote rather
-// than a queue of stale ones, and is never disconnected for being slow.
-func newServer(hub *fanout.Hub) *server {
-	s := &server{
+// NewServer returns the ticker's server for the market on hub. Its
+// connections conflate: a client that cannot keep up gets, per instrument,
+// the newest quote rather than a queue of stale ones, and is never
+// disconnected for being slow.
+func NewServer(hub *fanout.Hub) *Server {
+	s := &Server{
 		mux: http.NewServeMux(),
 		ws: ws.NewHandler(hub, ws.Options{
 			Overflow:     fanout.OverflowConflate,
-			QueueSize:    4 * maxTopicsPerClient,
-			MaxTopics:    maxTopicsPerClient,
+			QueueSize:    4 * MaxTopicsPerClient,
+			MaxTopics:    MaxTopicsPerClient,
 			CommandRate:  1000,
-			CommandBurst: maxTopicsPerClient,
+			CommandBurst: MaxTopicsPerClient,
 		}),
 		sse: sse.NewHandler(hub, sse.Options{
 			Overflow:  fanout.OverflowConflate,
-			QueueSize: 4 * maxTopicsPerClient,
-			MaxTopics: maxTopicsPerClient,
+			QueueSize: 4 * MaxTopicsPerClient,
+			MaxTopics: MaxTopicsPerClient,
 		}),
 	}
 	s.mux.HandleFunc("GET /{$}", servePage)
@@ -55,10 +58,13 @@ func newServer(hub *fanout.Hub) *server {
 	return s
 }
 
-func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP serves the page, the client and the transports.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// shutdown drains both transports' connections; clients resume elsewhere.
-func (s *server) shutdown(ctx context.Context) error {
+// Shutdown drains both transports' connections, as for a deploy; the
+// clients reconnect and resume. It returns when they are closed or ctx is
+// done, closing the rest then.
+func (s *Server) Shutdown(ctx context.Context) error {
 	var wg sync.WaitGroup
 	var sseErr error
 	wg.Go(func() { sseErr = s.sse.Shutdown(ctx) })
@@ -66,6 +72,10 @@ func (s *server) shutdown(ctx context.Context) error {
 	wg.Wait()
 	return errors.Join(wsErr, sseErr)
 }
+
+// Close closes every connection at once and refuses new ones. It is
+// idempotent and waits for the connections' goroutines.
+func (s *Server) Close() error { return errors.Join(s.ws.Close(), s.sse.Close()) }
 
 func servePage(w http.ResponseWriter, _ *http.Request) {
 	h := w.Header()
