@@ -433,3 +433,73 @@ func TestManyTopicsStayWithinTheCommandRate(t *testing.T) {
 	require.Len(t, seen, n)
 	assert.Len(t, st.disconnects(), 1, "only the cut: no close for invalid commands")
 }
+
+func TestSubscribeAndUnsubscribeWhileDisconnected(t *testing.T) {
+	t.Parallel()
+	hub := newHub(t, 0)
+	s := newServer(t, hub, ws.Options{})
+	for _, topic := range []string{"a", "b"} {
+		_, err := hub.PublishState(topic, []byte(`1`), []byte(`1`))
+		require.NoError(t, err)
+	}
+	st := newStates()
+	c := dial(t, s.url, client.Options{OnState: st.on})
+	require.NoError(t, c.Subscribe("a"))
+	require.Equal(t, "a", next(t, c).Topic)
+
+	s.setDown(true)
+	for range 3 { // the cut, then failed reconnects (503)
+		st.waitFor(t, client.Disconnected)
+	}
+	require.NoError(t, c.Unsubscribe("a"))
+	require.NoError(t, c.Subscribe("b"))
+	_, err := hub.Publish("a", []byte(`2`))
+	require.NoError(t, err)
+	s.setDown(false)
+
+	m := next(t, c)
+	assert.Equal(t, "b", m.Topic, "a was unsubscribed, b subscribed, while disconnected")
+	assert.Equal(t, fanout.Snapshot, m.Kind)
+	_, err = hub.Publish("b", []byte(`2`))
+	require.NoError(t, err)
+	m = next(t, c)
+	assert.Equal(t, client.Message{Kind: fanout.Update, Topic: "b", Epoch: m.Epoch, Seq: 2, Data: []byte(`2`)}, m)
+}
+
+// TestTopicsStayInOrderAcrossCutsAndDrains publishes on several topics
+// while the server cuts and drains the connection: every topic's seqs
+// arrive once, in order.
+func TestTopicsStayInOrderAcrossCutsAndDrains(t *testing.T) {
+	t.Parallel()
+	const topics, n, window = 4, 600, 100
+	hub := newHub(t, n)
+	s := newServer(t, hub, ws.Options{})
+	st := newStates()
+	c := dial(t, s.url, client.Options{OnState: st.on})
+	pubs := make([]*publishAhead, topics)
+	for i := range topics {
+		topic := "feed:" + strconv.Itoa(i)
+		_, err := hub.PublishState(topic, []byte(`1`), []byte(`1`))
+		require.NoError(t, err)
+		require.NoError(t, c.Subscribe(topic))
+		pubs[i] = startPublisher(t, hub, topic, 2, n, window)
+	}
+	last := make(map[string]uint64)
+	total := 0
+	for total < topics*n {
+		m := next(t, c)
+		require.Equal(t, last[m.Topic]+1, m.Seq, "%s: every seq once, in order", m.Topic)
+		require.NotEqual(t, fanout.Reset, m.Kind)
+		last[m.Topic] = m.Seq
+		i, _ := strconv.Atoi(m.Topic[len("feed:"):])
+		pubs[i].ack(m.Seq)
+		total++
+		switch total {
+		case 500, 1500:
+			s.cut()
+		case 1000, 2000:
+			s.drain()
+		}
+	}
+	assert.GreaterOrEqual(t, len(st.disconnects()), 4)
+}

@@ -34,9 +34,10 @@ type server struct {
 	srv  *httptest.Server
 	url  string
 
-	mu  sync.Mutex // guards hub and h
-	hub *fanout.Hub
-	h   *ws.Handler
+	mu   sync.Mutex // guards hub, h and down
+	hub  *fanout.Hub
+	h    *ws.Handler
+	down bool // answer 503 to every request
 }
 
 // newServer starts a server on hub with opts and registers its teardown.
@@ -58,9 +59,24 @@ func newServer(t testing.TB, hub *fanout.Hub, opts ws.Options) *server {
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	h := s.h
+	h, down := s.h, s.down
 	s.mu.Unlock()
+	if down {
+		http.Error(w, "down for a test", http.StatusServiceUnavailable)
+		return
+	}
 	h.ServeHTTP(w, r)
+}
+
+// setDown makes the server answer 503 to every request (and cuts the open
+// connections), or serve again.
+func (s *server) setDown(down bool) {
+	s.mu.Lock()
+	s.down = down
+	s.mu.Unlock()
+	if down {
+		s.cut()
+	}
 }
 
 // replace installs a new handler on hub (the current one when nil) and
