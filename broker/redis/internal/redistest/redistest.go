@@ -17,13 +17,14 @@ import (
 )
 
 // Server is a redis-server process that a test started. Its methods are
-// called from the test goroutine.
+// called from the test goroutine; Stop and Restart fail the test that
+// started the server (they need one: use Start).
 type Server struct {
 	// Addr is the server's address, 127.0.0.1:port. It stays the same
 	// across Restart.
 	Addr string
 
-	t    testing.TB
+	t    testing.TB // nil after Launch
 	bin  string
 	port int
 	dir  string
@@ -51,28 +52,48 @@ func Binary(t testing.TB) string {
 // answers PING. The test's cleanup kills it.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, bin: Binary(t), dir: t.TempDir()}
-	var err error
-	for try := 0; try < 5; try++ {
-		s.port = freePort(t)
-		s.Addr = "127.0.0.1:" + strconv.Itoa(s.port)
-		if err = s.start(); err == nil {
-			t.Cleanup(s.Kill)
-			return s
-		}
+	s, err := launch(Binary(t), t.TempDir())
+	if err != nil {
+		t.Fatalf("redistest: %v", err)
 	}
-	t.Fatalf("redistest: start redis-server: %v", err)
-	return nil
+	s.t = t
+	t.Cleanup(s.Kill)
+	return s
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
+// Launch is Start for a TestMain, which has no testing.TB: it starts a
+// redis-server in dir. The caller kills it. It fails when redis-server is
+// missing.
+func Launch(dir string) (*Server, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, err
+	}
+	return launch(bin, dir)
+}
+
+func launch(bin, dir string) (*Server, error) {
+	s := &Server{bin: bin, dir: dir}
+	var err error
+	for try := 0; try < 5; try++ {
+		if s.port, err = freePort(); err != nil {
+			break
+		}
+		s.Addr = "127.0.0.1:" + strconv.Itoa(s.port)
+		if err = s.start(); err == nil {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("start redis-server: %w", err)
+}
+
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("redistest: find a free port: %v", err)
+		return 0, fmt.Errorf("find a free port: %w", err)
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // start runs the process and waits for PING; on failure the process is
