@@ -77,7 +77,7 @@ func BenchmarkReceive(b *testing.B) {
 // subscribed to one quiet topic: heap and goroutine stacks per client,
 // client and server side together (both run in this process).
 func BenchmarkIdleClients(b *testing.B) {
-	const n = 500
+	const n = 200
 	hub := newHub(b, 0)
 	s := newServer(b, hub, ws.Options{})
 	_, err := hub.PublishState("quiet", []byte(`0`), []byte(`0`))

@@ -210,8 +210,8 @@ func (b *Broker) deliver(m *natsgo.Msg) {
 		return
 	}
 	p, _, err := publication(topic, m.Header, m.Data)
-	if err != nil {
-		return // not written by a broker: nothing to deliver
+	if err != nil || p.Seq == 0 {
+		return // not written by a broker, or a life marker: nothing to deliver
 	}
 	sink.Receive(p)
 }

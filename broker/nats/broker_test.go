@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/fanout-go/fanout"
 	natsbroker "github.com/fanout-go/fanout/broker/nats"
@@ -317,4 +318,37 @@ func TestSlowConsumerSignalsLoss(t *testing.T) {
 	close(s.release)
 	s.waitReconnected(t)
 	assert.Equal(t, uint64(1), s.next(t).Seq)
+}
+
+// TestMaxAgeNewLife lets a topic expire completely under MaxAge: Recover
+// then announces a new epoch, stable until the next publish, which uses
+// it; positions from the old life are never served again.
+func TestMaxAgeNewLife(t *testing.T) {
+	ns := startServer(t)
+	b := newBroker(t, ns.url(), natsbroker.Options{MaxAge: 300 * time.Millisecond})
+	s := newSink()
+	b.Bind(s)
+	ctx := ctxT(t)
+	require.NoError(t, b.Subscribe(ctx, "brief"))
+	old, err := b.Publish(ctx, "brief", []byte(`1`), []byte(`"s"`), false)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), old.Seq)
+	assert.Equal(t, old, s.next(t).Position())
+
+	var rec fanout.Recovery
+	require.Eventually(t, func() bool {
+		rec, err = b.Recover(ctx, "brief", old, 10)
+		return err == nil && rec.Head.Seq == 0
+	}, defaultWait, tick, "the topic did not expire")
+	assert.NotEqual(t, old.Epoch, rec.Head.Epoch)
+	assert.Nil(t, rec.Snapshot)
+	assert.Empty(t, rec.Messages)
+
+	pos, err := b.Publish(ctx, "brief", []byte(`2`), nil, false)
+	require.NoError(t, err)
+	if pos.Seq == 1 { // else the marker expired meanwhile: a newer life
+		assert.Equal(t, fanout.Position{Epoch: rec.Head.Epoch, Seq: 1}, pos)
+	}
+	assert.NotEqual(t, old.Epoch, pos.Epoch)
+	assert.Equal(t, pos, s.next(t).Position(), "the marker is not delivered")
 }

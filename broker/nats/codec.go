@@ -15,7 +15,7 @@ import (
 // (<prefix>.s.<topic>) carry epoch, seq and time.
 const (
 	hdrEpoch    = "Fanout-Epoch"     // the topic's epoch
-	hdrSeq      = "Fanout-Seq"       // the topic's sequence number
+	hdrSeq      = "Fanout-Seq"       // the topic's sequence number; 0 on a life marker (see startLife)
 	hdrPrev     = "Fanout-Prev"      // stream sequence of the topic's previous message, 0 for none
 	hdrID       = "Fanout-Id"        // unique per Publish call, to settle an ambiguous timeout
 	hdrTime     = "Fanout-Time"      // publish time, Unix nanoseconds
@@ -59,7 +59,7 @@ func parseMeta(h natsgo.Header, dataLen int) (meta, error) {
 	var m meta
 	m.epoch = h.Get(hdrEpoch)
 	seq, err := strconv.ParseUint(h.Get(hdrSeq), 10, 64)
-	if err != nil || m.epoch == "" || seq == 0 {
+	if err != nil || m.epoch == "" {
 		return meta{}, errBadHeaders
 	}
 	m.seq = seq

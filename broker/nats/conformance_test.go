@@ -2,6 +2,7 @@ package nats_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/fanout-go/fanout"
 	natsbroker "github.com/fanout-go/fanout/broker/nats"
@@ -19,11 +20,21 @@ const conformanceHistory = 20
 // embedded server. Flush deletes the stream (the store is lost); SetDown
 // stops the server and starts it again on the same port and store.
 func TestConformance(t *testing.T) {
+	t.Run("Default", func(t *testing.T) { runConformance(t, natsbroker.Options{}) })
+	// With MaxAge, empty topics get life markers (see startLife); an hour
+	// expires nothing during the suite.
+	t.Run("MaxAge", func(t *testing.T) { runConformance(t, natsbroker.Options{MaxAge: time.Hour}) })
+}
+
+func runConformance(t *testing.T, opts natsbroker.Options) {
+	opts.HistorySize = conformanceHistory
 	brokertest.Run(t, func(t *testing.T) brokertest.Backend {
 		ns := startServer(t)
 		return brokertest.Backend{
 			Connect: func(t *testing.T) fanout.Broker {
-				b, err := natsbroker.New(ctxT(t), natsbroker.Options{URL: ns.url(), HistorySize: conformanceHistory})
+				opts := opts
+				opts.URL = ns.url()
+				b, err := natsbroker.New(ctxT(t), opts)
 				require.NoError(t, err)
 				return b
 			},

@@ -44,7 +44,9 @@
 // newest message. With Options.MaxAge a topic can expire completely and
 // later live again in the same stream; such a new life takes a fresh
 // random epoch, so that positions from the old life are never served from
-// the new one.
+// the new one. Recover of an empty topic then stores a life marker (a
+// message with seq 0, never delivered) that fixes the epoch it announces,
+// so that the first Publish uses the same one.
 //
 // Recover reads the topic's snapshot and newest message from the stream
 // leader (direct get stays off: no replica answers with stale data). A few

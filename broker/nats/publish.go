@@ -103,7 +103,9 @@ func (b *Broker) publish(ctx context.Context, topic string, data, state []byte, 
 // exists, so an empty topic was never published to in this stream and
 // takes the stream's epoch, the one Recover reports for it. With MaxAge
 // the topic may have expired after an earlier life in the same stream,
-// whose positions clients may still hold: it takes a fresh random epoch.
+// whose positions clients may still hold: it takes a fresh random epoch
+// (when a Recover announced one, its life marker is the topic's newest
+// message and Publish does not get here).
 func (b *Broker) newLifeEpoch(ctx context.Context) (string, error) {
 	if b.opts.MaxAge > 0 {
 		return fanout.NewEpoch(), nil

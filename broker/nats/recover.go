@@ -3,9 +3,11 @@ package nats
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/fanout-go/fanout"
+	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -43,12 +45,17 @@ func (b *Broker) recover(ctx context.Context, topic string, after fanout.Positio
 	if err != nil {
 		return fanout.Recovery{}, err
 	}
-	if last == nil {
+	if last == nil && b.opts.MaxAge <= 0 {
 		epoch, err := b.baseEpoch(ctx)
 		if err != nil {
 			return fanout.Recovery{}, err
 		}
 		return fanout.Recovery{Head: fanout.Position{Epoch: epoch}}, nil
+	}
+	if last == nil {
+		if last, err = b.startLife(ctx, subj.hist); err != nil {
+			return fanout.Recovery{}, err
+		}
 	}
 	p, m, err := publication(topic, last.Header, last.Data)
 	if err != nil {
@@ -71,6 +78,31 @@ func (b *Broker) recover(ctx context.Context, topic string, after fanout.Positio
 		return fanout.Recovery{}, err
 	}
 	return rec, nil
+}
+
+// startLife opens a new life of topic, empty under MaxAge, and returns its
+// newest message: a life marker (seq 0, a fresh random epoch) that it
+// stores only if the topic is still empty, or whatever another Recover or
+// Publish stored first. The marker fixes the epoch that Recover announces
+// and the first Publish then uses, while keeping it apart from the epoch
+// of any earlier life the topic had in this stream. It is trimmed and
+// expires like a message, and is never delivered.
+func (b *Broker) startLife(ctx context.Context, subj string) (*jetstream.RawStreamMsg, error) {
+	for range maxAttempts {
+		h := natsgo.Header{}
+		h.Set(hdrEpoch, fanout.NewEpoch())
+		h.Set(hdrSeq, "0")
+		h.Set(hdrTime, strconv.FormatInt(time.Now().UnixNano(), 10))
+		if err := b.store(ctx, &natsgo.Msg{Subject: subj, Header: h}, 0); err != nil && !isConflict(err) {
+			return nil, fmt.Errorf("start topic: %w", err)
+		}
+		last, err := b.lastMsg(ctx, subj)
+		if err != nil || last != nil {
+			return last, err
+		}
+		// Expired already (MaxAge shorter than a round trip): again.
+	}
+	return nil, fmt.Errorf("fanout: nats: %s expires faster than it can be written; raise Options.MaxAge", subj)
 }
 
 // walkLimit is the largest number of messages Recover reads one by one,
