@@ -28,9 +28,10 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	closing atomic.Bool // a close (handshake or abort) has started
-	ending  atomic.Bool // the reading loop ended: the subscriber is closed by us
-	broken  atomic.Bool // a write failed: the writer stops writing
+	closing atomic.Bool  // a close (handshake or abort) has started
+	closeAt atomic.Int32 // a close code the writer sends after the pending replies, 0 for none
+	ending  atomic.Bool  // the reading loop ended: the subscriber is closed by us
+	broken  atomic.Bool  // a write failed: the writer stops writing
 
 	// Writer state; see writer.go.
 	state  atomic.Int32  // writerIdle, writerRunning or writerDead
@@ -85,28 +86,27 @@ func (c *conn) serve() {
 func (c *conn) readCommand() bool {
 	typ, rd, err := c.ws.Reader(context.Background())
 	if err != nil {
-		return false // closed by the peer, by a close below, or broken
-	}
-	if typ != websocket.MessageText {
-		c.close(transport.CloseProtocolViolation, "protocol violation")
-		return false
+		return false // closed by the peer, by a close handshake, or broken
 	}
 	bp := readBufs.Get().(*[]byte)
 	defer readBufs.Put(bp)
 	b, err := readAll(rd, (*bp)[:0])
 	*bp = b[:0]
-	if err != nil {
+	switch {
+	case err != nil:
 		return false // 1009 when over the read limit: the library has closed the connection
-	}
-	if !c.handle(b) {
+	case c.closeAt.Load() != 0:
+		// Closing: the loop goes on reading only to see the peer's close.
+	case typ != websocket.MessageText:
+		c.closeAfterReplies(transport.CloseProtocolViolation)
+	case !c.handle(b):
 		c.invalid++
 		if c.invalid >= maxInvalid {
-			c.close(transport.CloseProtocolViolation, "protocol violation")
-			return false
+			c.closeAfterReplies(transport.CloseProtocolViolation)
 		}
-		return true
+	default:
+		c.invalid = 0
 	}
-	c.invalid = 0
 	return true
 }
 
@@ -206,22 +206,44 @@ func (c *conn) replyf(appendMsg func([]byte) []byte) {
 	over := len(c.replies) > maxPendingReplies
 	c.mu.Unlock()
 	if over {
-		// On the reading goroutine, the handshake reads the peer's answer
-		// itself; the next read then fails and the loop ends.
-		c.close(transport.CloseSlowConsumer, "slow consumer")
+		c.closeAfterReplies(transport.CloseSlowConsumer)
 		return
 	}
 	c.wake()
 }
 
+// closeAfterReplies has the writer close the connection with code once it
+// has written the pending replies, so that the client sees the errors that
+// led to the close. The reading loop goes on until the handshake ends.
+func (c *conn) closeAfterReplies(code websocket.StatusCode) {
+	if c.closeAt.CompareAndSwap(0, int32(code)) {
+		c.wake()
+	}
+}
+
+// closeReason returns the reason text of a close code the handler sends.
+func closeReason(code websocket.StatusCode) string {
+	switch code {
+	case transport.CloseSlowConsumer:
+		return "slow consumer"
+	case transport.CloseReconnect:
+		return "reconnect"
+	case transport.CloseProtocolViolation:
+		return "protocol violation"
+	case websocket.StatusGoingAway:
+		return "going away"
+	}
+	return ""
+}
+
 // close closes the connection with a close handshake, unless a close has
 // already started. It blocks until the handshake ends (or times out).
-func (c *conn) close(code websocket.StatusCode, reason string) {
+func (c *conn) close(code websocket.StatusCode) {
 	if !c.closing.CompareAndSwap(false, true) {
 		return
 	}
 	c.cancel()
-	_ = c.ws.Close(code, reason)
+	_ = c.ws.Close(code, closeReason(code))
 }
 
 // abort closes the connection without a handshake. If a close handshake
@@ -238,8 +260,8 @@ func (c *conn) closeFor(err error) {
 		return // the reading loop closed the subscriber
 	}
 	if errors.Is(err, fanout.ErrSlowConsumer) {
-		c.close(transport.CloseSlowConsumer, "slow consumer")
+		c.close(transport.CloseSlowConsumer)
 		return
 	}
-	c.close(websocket.StatusGoingAway, "going away")
+	c.close(websocket.StatusGoingAway)
 }

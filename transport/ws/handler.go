@@ -80,7 +80,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := newConn(h, wsc, r)
 	if !h.register(c) {
-		c.close(websocket.StatusGoingAway, "going away")
+		c.close(websocket.StatusGoingAway)
 	}
 	c.serve()
 	h.unregister(c)
@@ -182,7 +182,7 @@ func (h *Handler) Close() error {
 	conns := h.snapshotLocked()
 	h.mu.Unlock()
 	var closers sync.WaitGroup
-	h.closeAll(&closers, conns, websocket.StatusGoingAway, "going away")
+	h.closeAll(&closers, conns, websocket.StatusGoingAway)
 	closers.Wait()
 	h.wg.Wait()
 	return nil
@@ -218,7 +218,7 @@ func (h *Handler) drain(ctx context.Context, closers *sync.WaitGroup, conns []*c
 	defer tick.Stop()
 	for len(conns) > 0 {
 		n := min(int(size), len(conns))
-		h.closeAll(closers, conns[:n], transport.CloseReconnect, "reconnect")
+		h.closeAll(closers, conns[:n], transport.CloseReconnect)
 		conns = conns[n:]
 		if len(conns) == 0 {
 			return
@@ -235,12 +235,12 @@ func (h *Handler) drain(ctx context.Context, closers *sync.WaitGroup, conns []*c
 
 // closeAll runs the close handshakes of conns concurrently, in goroutines
 // that closers counts.
-func (h *Handler) closeAll(closers *sync.WaitGroup, conns []*conn, code websocket.StatusCode, reason string) {
+func (h *Handler) closeAll(closers *sync.WaitGroup, conns []*conn, code websocket.StatusCode) {
 	closers.Add(len(conns))
 	for _, c := range conns {
 		go func() {
 			defer closers.Done()
-			c.close(code, reason)
+			c.close(code)
 		}()
 	}
 }

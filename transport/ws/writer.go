@@ -39,6 +39,9 @@ func (c *conn) write() {
 	defer writeBufs.Put(w)
 	for {
 		c.flush(w)
+		if code := c.closeAt.Load(); code != 0 {
+			c.close(websocket.StatusCode(code))
+		}
 		c.state.Store(writerIdle)
 		select {
 		case c.idle <- struct{}{}:
@@ -71,7 +74,7 @@ func (c *conn) hasWork() bool {
 	c.mu.Lock()
 	replies := len(c.replies)
 	c.mu.Unlock()
-	return replies > 0 || c.sub.Len() > 0 || c.sub.Err() != nil
+	return replies > 0 || c.closeAt.Load() != 0 || c.sub.Len() > 0 || c.sub.Err() != nil
 }
 
 // writeBuf is a writer's reusable memory, pooled so that an idle

@@ -1,0 +1,151 @@
+package ws_test
+
+import (
+	"fmt"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/transport/ws"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func resumeCmd(topic string, pos fanout.Position) string {
+	return fmt.Sprintf(`{"action":"subscribe","topic":%q,"epoch":%q,"since":%d}`, topic, pos.Epoch, pos.Seq)
+}
+
+// TestResumeAfterCut cuts a connection in the middle of a stream and
+// resumes on a new one: every message arrives exactly once, in order.
+func TestResumeAfterCut(t *testing.T) {
+	t.Parallel()
+	const total = 2000
+	hub := fanout.NewHub(fanout.Options{TopicConfig: func(string) fanout.TopicConfig {
+		return fanout.TopicConfig{HistorySize: total}
+	}})
+	t.Cleanup(func() { _ = hub.Close() })
+	s := newServer(t, hub, ws.Options{QueueSize: total})
+
+	c := s.dial(t)
+	c.subscribe("live")
+	require.Equal(t, "subscribed", c.next().Type)
+	var pub sync.WaitGroup
+	pub.Go(func() {
+		for i := 1; i <= total; i++ {
+			publish(t, hub, "live", strconv.Itoa(i))
+		}
+	})
+	var last fanout.Position
+	for last.Seq < total/3 {
+		m := c.nextData()
+		require.Equal(t, "update", m.Type)
+		require.Equal(t, last.Seq+1, m.Seq)
+		last = fanout.Position{Epoch: m.Epoch, Seq: m.Seq}
+	}
+	require.NoError(t, c.c.CloseNow()) // cut, no close handshake
+
+	c2 := s.dial(t)
+	c2.send(resumeCmd("live", last))
+	for last.Seq < total {
+		m := c2.nextData()
+		require.Equal(t, "update", m.Type)
+		require.Equal(t, last.Epoch, m.Epoch)
+		require.Equal(t, last.Seq+1, m.Seq)
+		require.Equal(t, strconv.FormatUint(m.Seq, 10), string(m.Data))
+		last.Seq = m.Seq
+	}
+	pub.Wait()
+}
+
+// TestResetAfterRestart resumes on a new hub (a restart lost the history):
+// the client gets a reset with the new epoch and the snapshot.
+func TestResetAfterRestart(t *testing.T) {
+	t.Parallel()
+	s1 := newServer(t, nil, ws.Options{})
+	c := s1.dial(t)
+	c.subscribe("game:9")
+	require.Equal(t, "subscribed", c.next().Type)
+	publish(t, s1.hub, "game:9", `{"n":1}`)
+	publish(t, s1.hub, "game:9", `{"n":2}`)
+	c.next()
+	m := c.next()
+	old := fanout.Position{Epoch: m.Epoch, Seq: m.Seq}
+	require.NoError(t, s1.hub.Close())
+
+	s2 := newServer(t, nil, ws.Options{})
+	_, err := s2.hub.PublishState("game:9", []byte(`{"n":1}`), []byte(`{"state":1}`))
+	require.NoError(t, err)
+	c2 := s2.dial(t)
+	c2.send(resumeCmd("game:9", old))
+	m = c2.nextData()
+	assert.Equal(t, "reset", m.Type)
+	assert.NotEqual(t, old.Epoch, m.Epoch)
+	assert.EqualValues(t, 1, m.Seq)
+	assert.JSONEq(t, `{"state":1}`, string(m.Data))
+	publish(t, s2.hub, "game:9", `{"n":2}`)
+	m2 := c2.nextData()
+	assert.Equal(t, "update", m2.Type)
+	assert.Equal(t, m.Epoch, m2.Epoch)
+	assert.EqualValues(t, 2, m2.Seq)
+}
+
+// TestManyConnections serves 200 connections at once.
+func TestManyConnections(t *testing.T) {
+	t.Parallel()
+	const conns, msgs = 200, 20
+	s := newServer(t, nil, ws.Options{})
+	clients := make([]*client, conns)
+	for i := range clients {
+		clients[i] = s.dial(t)
+		clients[i].subscribe("all")
+	}
+	for _, c := range clients {
+		require.Equal(t, "subscribed", c.next().Type)
+	}
+	require.Equal(t, conns, s.h.Len())
+	for i := 1; i <= msgs; i++ {
+		publish(t, s.hub, "all", strconv.Itoa(i))
+	}
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Go(func() {
+			for i := 1; i <= msgs; i++ {
+				m, err := c.tryNext(ctxT(t))
+				if !assert.NoError(t, err) || !assert.EqualValues(t, i, m.Seq) {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestIdleGoroutines checks that an idle connection holds exactly one
+// goroutine on the server, its reading loop, once its writer is done. The
+// test clients do not read, so they hold none. Not parallel: it counts the
+// process's goroutines.
+func TestIdleGoroutines(t *testing.T) {
+	const conns = 20
+	s := newServer(t, nil, ws.Options{})
+	base := runtime.NumGoroutine()
+	for range conns {
+		c := s.dial(t)
+		c.subscribe("idle")
+		require.Equal(t, "subscribed", c.next().Type)
+	}
+	publish(t, s.hub, "idle", `1`) // starts every writer once more
+	// Poll on this goroutine: require.Eventually runs its condition on
+	// another one, which NumGoroutine would count.
+	delta := 0
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for deadline := time.Now().Add(testTimeout); time.Now().Before(deadline); <-tick.C {
+		if delta = runtime.NumGoroutine() - base; delta == conns {
+			break
+		}
+	}
+	assert.Equal(t, conns, delta, "goroutines held by %d idle connections", conns)
+}
