@@ -39,8 +39,9 @@ const waitTimeout = 20 * time.Second
 
 // browser is one headless Chromium with one tab.
 type browser struct {
-	t   *testing.T
-	ctx context.Context // the tab
+	t       *testing.T
+	ctx     context.Context // the tab
+	timeout time.Duration   // bounds each waitFor; waitTimeout by default
 }
 
 // newBrowser starts a headless Chromium for the test; the test's cleanup
@@ -82,7 +83,7 @@ func newBrowser(t *testing.T) *browser {
 			t.Logf("page %s", m)
 		}
 	})
-	return &browser{t: t, ctx: ctx}
+	return &browser{t: t, ctx: ctx, timeout: waitTimeout}
 }
 
 // open loads url in the tab.
@@ -104,11 +105,11 @@ func eval[T any](b *browser, expr string) T {
 }
 
 // waitFor waits until the JavaScript expression is truthy in the page,
-// polling once per animation frame; it fails the test after waitTimeout
+// polling once per animation frame; it fails the test after b.timeout
 // with what describe (a JavaScript expression) says about the page then.
 func (b *browser) waitFor(what, expr, describe string) {
 	b.t.Helper()
-	_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(waitTimeout)))
+	_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(b.timeout)))
 	if err != nil {
 		state := "?"
 		if describe != "" {
