@@ -90,7 +90,7 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 	return conn, nil
 }
 
-// Subscribe subscribes to topic. The client sends the command when it can
+// Subscribe subscribes to the topic name. The client sends the command when it can
 // (at once when connected, paced by Options.CommandRate), and again on
 // every reconnect, resuming after the last message received. The first
 // message of a new subscription is the topic's snapshot (or a first update
@@ -101,25 +101,48 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 // a topic already subscribed (fanout.ErrSubscribed) or a client that has
 // ended.
 func (c *Client) Subscribe(name string) error {
-	if err := fanout.ValidTopic(name, 0); err != nil {
+	if err := c.subscribe(name, nil); err != nil {
 		return fmt.Errorf("subscribe %q: %w", name, err)
+	}
+	return nil
+}
+
+// Resume subscribes to the topic name from pos, the position of the last message
+// the caller processed, for example one saved by an earlier process from
+// Position. The server sends the updates after pos when its history still
+// holds them, else a reset carrying the topic's state; afterwards the
+// subscription behaves as with Subscribe. It fails like Subscribe.
+func (c *Client) Resume(name string, pos fanout.Position) error {
+	if err := c.subscribe(name, &pos); err != nil {
+		return fmt.Errorf("resume %q: %w", name, err)
+	}
+	return nil
+}
+
+func (c *Client) subscribe(name string, from *fanout.Position) error {
+	if err := fanout.ValidTopic(name, 0); err != nil {
+		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.endedLocked(); err != nil {
-		return fmt.Errorf("subscribe %q: %w", name, err)
+		return err
 	}
 	if c.topics[name] != nil {
-		return fmt.Errorf("subscribe %q: %w", name, fanout.ErrSubscribed)
+		return fanout.ErrSubscribed
 	}
 	c.order++
-	c.topics[name] = &topic{name: name, order: c.order}
+	t := &topic{name: name, order: c.order}
+	if from != nil {
+		t.pos, t.hasPos, t.recv, t.hasRecv = *from, true, *from, true
+	}
+	c.topics[name] = t
 	signal(c.kick)
 	return nil
 }
 
-// Unsubscribe ends the subscription to topic and forgets its position.
-// Messages of the topic not yet taken by Next are discarded.
+// Unsubscribe ends the subscription to the topic name and forgets its
+// position. Messages of the topic not yet taken by Next are discarded.
 func (c *Client) Unsubscribe(name string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -195,8 +218,10 @@ func (c *Client) Next(ctx context.Context) (Message, error) {
 	}
 }
 
-// Position returns the position of the last message of topic that Next
-// returned, and false when there is none or the topic is not subscribed.
+// Position returns the position of the last message of the topic name
+// that Next returned (or that Resume started from), and false when there
+// is none or the topic is not subscribed. It is the position to save for
+// a later Resume.
 func (c *Client) Position(name string) (fanout.Position, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -503,3 +503,41 @@ func TestTopicsStayInOrderAcrossCutsAndDrains(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, len(st.disconnects()), 4)
 }
+
+func TestResumeFromASavedPosition(t *testing.T) {
+	t.Parallel()
+	hub := newHub(t, 100)
+	s := newServer(t, hub, ws.Options{})
+	_, err := hub.PublishState("game", []byte(`1`), []byte(`1`))
+	require.NoError(t, err)
+
+	first := dial(t, s.url, client.Options{})
+	require.NoError(t, first.Subscribe("game"))
+	require.Equal(t, uint64(1), next(t, first).Seq)
+	_, err = hub.Publish("game", []byte(`2`))
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), next(t, first).Seq)
+	saved, ok := first.Position("game")
+	require.True(t, ok)
+	require.NoError(t, first.Close())
+
+	for i := 3; i <= 4; i++ {
+		_, err = hub.Publish("game", []byte(strconv.Itoa(i)))
+		require.NoError(t, err)
+	}
+	second := dial(t, s.url, client.Options{})
+	require.NoError(t, second.Resume("game", saved))
+	pos, _ := second.Position("game")
+	assert.Equal(t, saved, pos)
+	for want := uint64(3); want <= 4; want++ {
+		m := next(t, second)
+		assert.Equal(t, client.Message{Kind: fanout.Update, Topic: "game", Epoch: saved.Epoch, Seq: want, Data: []byte(strconv.FormatUint(want, 10))}, m)
+	}
+
+	third := dial(t, s.url, client.Options{})
+	require.NoError(t, third.Resume("game", fanout.Position{Epoch: "another", Seq: 3}))
+	m := next(t, third)
+	assert.Equal(t, fanout.Reset, m.Kind, "a position of another epoch gets a reset")
+	assert.Equal(t, saved.Epoch, m.Epoch)
+	require.ErrorIs(t, third.Resume("game", saved), fanout.ErrSubscribed)
+}

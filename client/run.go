@@ -212,7 +212,11 @@ func (c *Client) write(ctx context.Context, conn *websocket.Conn, cmd command) e
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.WriteTimeout)
 	defer cancel()
+	defer context.AfterFunc(c.ctx, cancel)() // Close need not wait for a stuck write
 	if err := conn.Write(ctx, websocket.MessageText, b); err != nil {
+		if c.ctx.Err() != nil {
+			return fanout.ErrClosed
+		}
 		return fmt.Errorf("fanout: send %s %q: %w", cmd.Action, cmd.Topic, err)
 	}
 	return nil
