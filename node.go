@@ -281,8 +281,8 @@ func (n *node) applyLocked(sh *shard, t *topic, p Publication, now time.Time) {
 	case p.RetainLast:
 		t.snap = m
 	}
+	n.received.Add(1) // before the subscribers can see it, so that tests can count
 	delivered, dropped := t.fanoutLocked(m)
-	n.received.Add(1)
 	if delivered > 0 {
 		sh.delivered.Add(delivered)
 	}

@@ -1,0 +1,349 @@
+package fanout_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fanout-go/fanout"
+)
+
+// nodeHubs starts n hubs on one memory broker, each through its own
+// connection (n nodes).
+func nodeHubs(t *testing.T, mb *fanout.MemoryBroker, n int, opts fanout.Options) ([]*fanout.Hub, []*fanout.MemoryConn) {
+	t.Helper()
+	hubs := make([]*fanout.Hub, n)
+	conns := make([]*fanout.MemoryConn, n)
+	for i := range hubs {
+		conns[i] = mb.Connect()
+		o := opts
+		o.Broker = conns[i]
+		hubs[i] = fanout.NewHub(o)
+		t.Cleanup(func() { assert.NoError(t, hubs[i].Close()) })
+	}
+	return hubs, conns
+}
+
+func nodeSub(t *testing.T, h *fanout.Hub, topic string) *fanout.Subscriber {
+	t.Helper()
+	s := h.NewSubscriber(fanout.SubscriberOptions{QueueSize: 4096})
+	t.Cleanup(func() { _ = s.Close() })
+	require.NoError(t, s.Subscribe(t.Context(), topic))
+	return s
+}
+
+func nodeNext(t *testing.T, s *fanout.Subscriber) fanout.Delivery {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	d, err := s.Next(ctx)
+	require.NoError(t, err)
+	return d
+}
+
+// nodeExpect checks the next delivery's kind, position and data.
+func nodeExpect(t *testing.T, s *fanout.Subscriber, kind fanout.Kind, pos fanout.Position, data string) {
+	t.Helper()
+	d := nodeNext(t, s)
+	assert.Equal(t, kind, d.Kind, "kind")
+	assert.Equal(t, pos, d.Position(), "position")
+	assert.Equal(t, data, string(d.Data), "data")
+	assert.False(t, d.Gap, "gap")
+}
+
+func nodePublish(t *testing.T, h *fanout.Hub, topic string, seq int) fanout.Position {
+	t.Helper()
+	pos, err := h.PublishState(topic, fmt.Appendf(nil, "u%d", seq), fmt.Appendf(nil, "s%d", seq))
+	require.NoError(t, err)
+	return pos
+}
+
+// waitStats waits until cond holds for h's stats. The hub updates them
+// on its broker's delivery goroutine, so the test can only poll.
+func waitStats(t *testing.T, h *fanout.Hub, cond func(fanout.Stats) bool) {
+	t.Helper()
+	require.Eventually(t, func() bool { return cond(h.Stats()) }, 10*time.Second, time.Millisecond)
+}
+
+func TestNodeOrderOnEveryNode(t *testing.T) {
+	const each = 200
+	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	hubs, _ := nodeHubs(t, mb, 3, fanout.Options{})
+	var subs []*fanout.Subscriber
+	for _, h := range hubs {
+		subs = append(subs, nodeSub(t, h, "game"), nodeSub(t, h, "game"))
+	}
+	var wg sync.WaitGroup
+	for i, h := range hubs {
+		wg.Go(func() {
+			for j := range each {
+				_, err := h.PublishState("game", fmt.Appendf(nil, "%d/%d", i, j), fmt.Appendf(nil, "state %d/%d", i, j))
+				assert.NoError(t, err)
+			}
+		})
+	}
+	wg.Wait()
+	var want []fanout.Delivery
+	for i := range len(hubs) * each {
+		d := nodeNext(t, subs[0])
+		require.Equal(t, fanout.Update, d.Kind)
+		require.Equal(t, uint64(i+1), d.Seq)
+		want = append(want, d)
+	}
+	for _, s := range subs[1:] {
+		for _, w := range want {
+			nodeExpect(t, s, fanout.Update, w.Position(), string(w.Data))
+		}
+	}
+	for _, h := range hubs {
+		st := h.Stats()
+		assert.Equal(t, uint64(each), st.Published, "published through this hub")
+		assert.Equal(t, uint64(len(hubs)*each), st.Received)
+		assert.Zero(t, st.Repairs+st.Resets)
+		assert.NoError(t, st.BrokerErr)
+	}
+	// A late joiner on any node gets the snapshot at the head.
+	late := nodeSub(t, hubs[2], "game")
+	last := want[len(want)-1]
+	d := nodeNext(t, late)
+	assert.Equal(t, fanout.Snapshot, d.Kind)
+	assert.Equal(t, last.Position(), d.Position())
+}
+
+func TestNodeConcurrentJoinsWhilePublishing(t *testing.T) {
+	const total, joiners = 300, 20
+	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	hubs, _ := nodeHubs(t, mb, 2, fanout.Options{})
+	subs := make([]*fanout.Subscriber, joiners)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 1; i <= total; i++ {
+			_, err := hubs[0].PublishState("live", fmt.Appendf(nil, "u%d", i), fmt.Appendf(nil, "s%d", i))
+			assert.NoError(t, err)
+		}
+	})
+	for i := range subs {
+		wg.Go(func() {
+			s := hubs[1].NewSubscriber(fanout.SubscriberOptions{QueueSize: 4096})
+			assert.NoError(t, s.Subscribe(t.Context(), "live"))
+			subs[i] = s
+		})
+	}
+	wg.Wait()
+	for _, s := range subs {
+		defer s.Close()
+		// The snapshot at k (none when k is 0), then k+1, k+2, ... total.
+		var seq uint64
+		for seq < total {
+			d := nodeNext(t, s)
+			if seq == 0 && d.Kind == fanout.Snapshot {
+				assert.Equal(t, fmt.Sprintf("s%d", d.Seq), string(d.Data))
+			} else {
+				require.Equal(t, fanout.Update, d.Kind)
+				require.Equal(t, seq+1, d.Seq, "no gap")
+				assert.Equal(t, fmt.Sprintf("u%d", d.Seq), string(d.Data))
+			}
+			seq = d.Seq
+		}
+	}
+}
+
+func TestNodeDroppedPublicationIsRepaired(t *testing.T) {
+	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	hubs, conns := nodeHubs(t, mb, 3, fanout.Options{})
+	subs := []*fanout.Subscriber{nodeSub(t, hubs[0], "t"), nodeSub(t, hubs[1], "t"), nodeSub(t, hubs[2], "t")}
+	conns[1].DropNext(2) // node 1 misses 1 and 2; it notices at 3
+	var pos []fanout.Position
+	for i := 1; i <= 4; i++ {
+		pos = append(pos, nodePublish(t, hubs[i%3], "t", i))
+	}
+	for _, s := range subs {
+		for i, p := range pos {
+			nodeExpect(t, s, fanout.Update, p, fmt.Sprintf("u%d", i+1))
+		}
+	}
+	st := hubs[1].Stats()
+	assert.Equal(t, uint64(1), st.Repairs)
+	assert.Zero(t, st.Resets)
+	assert.Zero(t, hubs[0].Stats().Repairs)
+}
+
+func TestNodeHistoryTooShortResets(t *testing.T) {
+	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{HistorySize: 4})
+	hubs, conns := nodeHubs(t, mb, 2, fanout.Options{})
+	a, b := nodeSub(t, hubs[0], "t"), nodeSub(t, hubs[1], "t")
+	conns[1].DropNext(10)
+	var last fanout.Position
+	for i := 1; i <= 11; i++ {
+		last = nodePublish(t, hubs[0], "t", i)
+		nodeExpect(t, a, fanout.Update, last, fmt.Sprintf("u%d", i))
+	}
+	// Node 1 missed 1..10; the broker keeps only 8..11: reset to the
+	// snapshot at 11.
+	nodeExpect(t, b, fanout.Reset, last, "s11")
+	pos := nodePublish(t, hubs[1], "t", 12)
+	nodeExpect(t, b, fanout.Update, pos, "u12")
+	nodeExpect(t, a, fanout.Update, pos, "u12")
+	st := hubs[1].Stats()
+	assert.Equal(t, uint64(1), st.Resets)
+	assert.Zero(t, st.Repairs)
+}
+
+func TestNodeFlushResetsToNewEpoch(t *testing.T) {
+	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	hubs, _ := nodeHubs(t, mb, 3, fanout.Options{})
+	subs := []*fanout.Subscriber{nodeSub(t, hubs[0], "t"), nodeSub(t, hubs[1], "t"), nodeSub(t, hubs[2], "t")}
+	old := nodePublish(t, hubs[0], "t", 1)
+	for _, s := range subs {
+		nodeExpect(t, s, fanout.Update, old, "u1")
+	}
+	mb.Flush()
+	pos := nodePublish(t, hubs[1], "t", 2)
+	require.NotEqual(t, old.Epoch, pos.Epoch)
+	require.Equal(t, uint64(1), pos.Seq)
+	for _, s := range subs {
+		nodeExpect(t, s, fanout.Reset, pos, "s2")
+	}
+	for _, h := range hubs {
+		assert.Equal(t, uint64(1), h.Stats().Resets)
+	}
+	// A client holding the old epoch is reset on any node.
+	r := hubs[2].NewSubscriber(fanout.SubscriberOptions{})
+	defer r.Close()
+	require.NoError(t, r.Resume(t.Context(), "t", old))
+	nodeExpect(t, r, fanout.Reset, pos, "s2")
+}
+
+func TestNodeBrokerDown(t *testing.T) {
+	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	hubs, conns := nodeHubs(t, mb, 2, fanout.Options{BrokerTimeout: time.Second})
+	a, b := nodeSub(t, hubs[0], "t"), nodeSub(t, hubs[1], "t")
+	p1 := nodePublish(t, hubs[0], "t", 1)
+	nodeExpect(t, a, fanout.Update, p1, "u1")
+	nodeExpect(t, b, fanout.Update, p1, "u1")
+
+	conns[1].DropNext(1) // node 1 misses 2, and nothing follows to reveal it
+	p2 := nodePublish(t, hubs[0], "t", 2)
+	nodeExpect(t, a, fanout.Update, p2, "u2")
+
+	mb.SetDown(true)
+	_, err := hubs[0].Publish("t", []byte("lost"))
+	require.ErrorIs(t, err, fanout.ErrBroker)
+	assert.Error(t, hubs[0].Stats().BrokerErr)
+	joiner := hubs[0].NewSubscriber(fanout.SubscriberOptions{})
+	defer joiner.Close()
+	require.ErrorIs(t, joiner.Subscribe(t.Context(), "other"), fanout.ErrBroker)
+
+	mb.SetDown(false)
+	// The broker tells every node it reconnected; node 1 finds 2.
+	nodeExpect(t, b, fanout.Update, p2, "u2")
+	waitStats(t, hubs[0], func(st fanout.Stats) bool { return st.Reconnects == 1 })
+	st := hubs[1].Stats()
+	assert.NoError(t, st.BrokerErr)
+	assert.Equal(t, uint64(1), st.Repairs)
+	p3 := nodePublish(t, hubs[1], "t", 3)
+	nodeExpect(t, a, fanout.Update, p3, "u3")
+	nodeExpect(t, b, fanout.Update, p3, "u3")
+	require.NoError(t, joiner.Subscribe(t.Context(), "other"))
+}
+
+func TestNodeRepairRetriesUntilBrokerIsBack(t *testing.T) {
+	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	hubs, conns := nodeHubs(t, mb, 2, fanout.Options{})
+	b := nodeSub(t, hubs[1], "t")
+	conns[1].DropNext(1)
+	nodePublish(t, hubs[0], "t", 1)
+	p2 := nodePublish(t, hubs[0], "t", 2) // reveals the gap: node 1 repairs...
+	mb.SetDown(true)                      // ...possibly while the broker is down
+	mb.SetDown(false)
+	nodeExpect(t, b, fanout.Update, fanout.Position{Epoch: p2.Epoch, Seq: 1}, "u1")
+	nodeExpect(t, b, fanout.Update, p2, "u2")
+}
+
+func TestNodeCloseDuringRepair(t *testing.T) {
+	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	hubs, conns := nodeHubs(t, mb, 2, fanout.Options{})
+	nodeSub(t, hubs[1], "t")
+	conns[1].DropNext(1)
+	nodePublish(t, hubs[0], "t", 1)
+	mb.SetDown(true)
+	// Publications cannot reach the broker now, so hand node 1 one that
+	// reveals a gap: its repair retries against the down broker.
+	hubs[1].Receive(fanout.Publication{Message: &fanout.Message{Topic: "t", Epoch: "other", Seq: 9}})
+	require.NoError(t, hubs[1].Close()) // stops the retrying repair (goleak checks)
+	mb.SetDown(false)
+}
+
+func TestNodeUnsubscribesIdleTopics(t *testing.T) {
+	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	// A tiny IdleTopicTTL makes the sweeper unsubscribe at once.
+	hubs, _ := nodeHubs(t, mb, 2, fanout.Options{IdleTopicTTL: time.Nanosecond})
+	marker := nodeSub(t, hubs[1], "marker")
+	s := nodeSub(t, hubs[1], "t")
+	p1 := nodePublish(t, hubs[0], "t", 1)
+	nodeExpect(t, s, fanout.Update, p1, "u1")
+	require.NoError(t, s.Close())
+	waitStats(t, hubs[1], func(st fanout.Stats) bool { return st.Topics == 1 }) // marker only
+
+	// The broker no longer sends t to node 1: after t's publication and
+	// the marker's, node 1 has received only the marker's.
+	received := hubs[1].Stats().Received
+	nodePublish(t, hubs[0], "t", 2)
+	pm := nodePublish(t, hubs[0], "marker", 1)
+	nodeExpect(t, marker, fanout.Update, pm, "u1")
+	assert.Equal(t, received+1, hubs[1].Stats().Received, "%+v", hubs[1].Stats())
+
+	// Joining again binds the topic again, at the broker's head.
+	again := nodeSub(t, hubs[1], "t")
+	nodeExpect(t, again, fanout.Snapshot, fanout.Position{Epoch: p1.Epoch, Seq: 2}, "s2")
+	p3 := nodePublish(t, hubs[0], "t", 3)
+	nodeExpect(t, again, fanout.Update, p3, "u3")
+}
+
+func TestNodeResumeOnAnotherNode(t *testing.T) {
+	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	hubs, _ := nodeHubs(t, mb, 3, fanout.Options{})
+	s := nodeSub(t, hubs[0], "t")
+	for i := 1; i <= 10; i++ {
+		nodePublish(t, hubs[2], "t", i)
+	}
+	var last fanout.Position
+	for range 4 {
+		last = nodeNext(t, s).Position()
+	}
+	require.NoError(t, hubs[0].Close()) // the node dies
+	r := hubs[1].NewSubscriber(fanout.SubscriberOptions{})
+	defer r.Close()
+	require.NoError(t, r.Resume(t.Context(), "t", last))
+	for seq := last.Seq + 1; seq <= 10; seq++ {
+		nodeExpect(t, r, fanout.Update, fanout.Position{Epoch: last.Epoch, Seq: seq}, fmt.Sprintf("u%d", seq))
+	}
+}
+
+func TestNodePublishChecksLocally(t *testing.T) {
+	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	hubs, _ := nodeHubs(t, mb, 1, fanout.Options{MaxMessageSize: 4})
+	_, err := hubs[0].Publish("bad topic", nil)
+	assert.ErrorIs(t, err, fanout.ErrInvalidTopic)
+	_, err = hubs[0].Publish("t", []byte("too large"))
+	assert.ErrorIs(t, err, fanout.ErrTooLarge)
+	require.NoError(t, hubs[0].Close())
+	_, err = hubs[0].Publish("t", nil)
+	assert.ErrorIs(t, err, fanout.ErrClosed)
+}
+
+func TestNodeRetainLastFollowsTopicConfig(t *testing.T) {
+	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	hubs, _ := nodeHubs(t, mb, 2, fanout.Options{TopicConfig: func(string) fanout.TopicConfig {
+		return fanout.TopicConfig{RetainLast: true}
+	}})
+	pos, err := hubs[0].Publish("ticker", []byte("42"))
+	require.NoError(t, err)
+	s := nodeSub(t, hubs[1], "ticker")
+	nodeExpect(t, s, fanout.Snapshot, pos, "42")
+}
