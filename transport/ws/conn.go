@@ -34,10 +34,11 @@ type conn struct {
 	broken  atomic.Bool  // a write failed: the writer stops writing
 
 	// Writer state; see writer.go.
-	state  atomic.Int32  // writerIdle, writerRunning or writerDead
-	idle   chan struct{} // receives a value when a writer goes idle (capacity 1)
-	writes sync.WaitGroup
-	timer  *time.Timer // write deadline, armed around each write; set once by the first writer
+	state   atomic.Int32  // writerIdle, writerRunning or writerDead
+	idle    chan struct{} // receives a value when a writer goes idle (capacity 1)
+	writes  sync.WaitGroup
+	writeFn func()      // c.write, made once
+	timer   *time.Timer // write deadline, armed around each write; set once by the first writer
 
 	mu        sync.Mutex // guards the fields below
 	replies   []byte     // control replies waiting for the writer, separated by '\n'
@@ -52,6 +53,7 @@ type conn struct {
 
 func newConn(h *Handler, wsc *websocket.Conn, r *http.Request) *conn {
 	c := &conn{h: h, ws: wsc, r: r, idle: make(chan struct{}, 1)}
+	c.writeFn = c.write
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.limit = newBucket(h.opts.CommandRate, h.opts.CommandBurst, time.Now())
 	wsc.SetReadLimit(h.opts.ReadLimit)

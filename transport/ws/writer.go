@@ -28,7 +28,7 @@ const (
 func (c *conn) wake() {
 	if c.state.CompareAndSwap(writerIdle, writerRunning) {
 		c.writes.Add(1)
-		go c.write()
+		go c.writeFn() // a func value made once: "go c.write()" would allocate a closure each time
 	}
 }
 
