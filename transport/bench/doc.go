@@ -1,0 +1,12 @@
+// Package bench holds loopback benchmarks of the WebSocket and
+// Server-Sent Events transports (transport/ws, transport/sse) beside
+// minimal baselines written in the same package: a coder/websocket
+// broadcaster and a net/http SSE broadcaster, each with a buffered channel
+// per connection and a writer that coalesces everything queued into one
+// frame or one flush.
+//
+// The package has no API: everything is in its test files. See
+// BenchmarkBroadcast and BenchmarkIdleConnection, and the "Transports"
+// section of BENCHMARKS.md at the repository root for results and the
+// commands that produce them.
+package bench
