@@ -27,12 +27,12 @@ type Client struct {
 	wg     sync.WaitGroup // the run goroutine
 	done   chan struct{}  // closed when the run goroutine has ended
 	ready  chan struct{}  // signalled when the queue turns non-empty
-	kick   chan struct{}  // signalled when there are commands to send
 	room   chan struct{}  // signalled when the queue falls to half, while roomWait
 
 	lastSeen atomic.Int64 // when the current connection last received a frame or a ping, in Unix nanoseconds
 
-	mu       sync.Mutex            // guards the fields below and the fields of every topic
+	mu       sync.Mutex            // guards the fields below, the fields of every topic and of link
+	link     *link                 // the connection; nil between connections
 	topics   map[string]*topic     // the subscribed topics
 	leaving  map[string]bool       // unsubscribed topics still subscribed on the server; true once the unsubscribe is sent
 	ids      map[int64]sentCommand // commands awaiting their reply, by command id (at most maxAwaited)
@@ -56,7 +56,6 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 		opts:    opts,
 		done:    make(chan struct{}),
 		ready:   make(chan struct{}, 1),
-		kick:    make(chan struct{}, 1),
 		room:    make(chan struct{}, 1),
 		topics:  make(map[string]*topic),
 		leaving: make(map[string]bool),
@@ -111,7 +110,9 @@ func (c *Client) Subscribe(name string) error {
 // the caller processed, for example one saved by an earlier process from
 // Position. The server sends the updates after pos when its history still
 // holds them, else a reset carrying the topic's state; afterwards the
-// subscription behaves as with Subscribe. It fails like Subscribe.
+// subscription behaves as with Subscribe. pos must be a position the
+// server gave: messages of pos's epoch up to pos.Seq are taken for ones
+// already processed and dropped. It fails like Subscribe.
 func (c *Client) Resume(name string, pos fanout.Position) error {
 	if err := c.subscribe(name, &pos); err != nil {
 		return fmt.Errorf("resume %q: %w", name, err)
@@ -137,7 +138,7 @@ func (c *Client) subscribe(name string, from *fanout.Position) error {
 		t.pos, t.hasPos, t.recv, t.hasRecv = *from, true, *from, true
 	}
 	c.topics[name] = t
-	signal(c.kick)
+	c.wakeWriterLocked()
 	return nil
 }
 
@@ -157,7 +158,7 @@ func (c *Client) Unsubscribe(name string) error {
 	t.gone = true
 	if t.sent {
 		c.leaving[name] = false
-		signal(c.kick)
+		c.wakeWriterLocked()
 	}
 	return nil
 }
@@ -240,8 +241,14 @@ func (c *Client) Position(name string) (fanout.Position, bool) {
 func (c *Client) Close() error {
 	c.mu.Lock()
 	c.closed = true
+	l := c.link
 	c.mu.Unlock()
 	c.cancel()
+	if l != nil {
+		// The read sees the end of the handshake; the client's goroutine
+		// then stops.
+		_ = l.conn.Close(websocket.StatusNormalClosure, "bye")
+	}
 	c.wg.Wait()
 	return nil
 }

@@ -19,6 +19,8 @@
 // Position and Resume let a process save where it was and carry on from
 // there in a later one.
 //
-// One client runs one goroutine for its life, plus one reading goroutine
-// per connection; Close stops both and waits for them.
+// An idle client costs one goroutine, which connects, reads the
+// connection and reconnects; a writer goroutine exists only while commands
+// are due, and a pinging one only while an idle check waits for its pong.
+// Close stops them all and waits for them.
 package client

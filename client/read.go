@@ -9,7 +9,7 @@ import (
 	"github.com/fanout-go/fanout/transport"
 )
 
-// read is a connection's reading goroutine: it applies every frame until
+// read reads a connection on the client's goroutine: it applies every frame until
 // the connection fails or a message breaks the rules, and returns why.
 func (c *Client) read(ctx context.Context, conn *websocket.Conn) error {
 	var msgs []frameMsg
@@ -71,7 +71,7 @@ func (c *Client) applyLocked(f *frameMsg) error {
 		case cmd.unsubscribe && f.Code == transport.CodeRateLimited:
 			if _, ok := c.leaving[cmd.topic]; ok {
 				c.leaving[cmd.topic] = false // send it again, paced
-				signal(c.kick)
+				c.wakeWriterLocked()
 			}
 		case c.leftLocked(cmd.topic):
 		case f.Code == transport.CodeAlreadySubscribed, f.Code == transport.CodeNotSubscribed:
@@ -111,7 +111,7 @@ func (c *Client) leftLocked(name string) bool {
 		return false
 	}
 	delete(c.leaving, name)
-	signal(c.kick) // a new subscription of name may wait for this
+	c.wakeWriterLocked() // a new subscription of name may wait for this
 	return true
 }
 
@@ -128,7 +128,7 @@ func (c *Client) refusedLocked(name, code, msg string) {
 			bo := backoff{min: c.opts.MinBackoff, max: c.opts.MaxBackoff, attempt: t.retries, int64n: rand.Int64N}
 			t.sent, t.due = false, time.Now().Add(bo.next())
 			t.retries++
-			signal(c.kick)
+			c.wakeWriterLocked()
 		}
 		return
 	}
