@@ -9,8 +9,9 @@ import (
 	"github.com/fanout-go/fanout/transport"
 )
 
-// read reads a connection on the client's goroutine: it applies every frame until
-// the connection fails or a message breaks the rules, and returns why.
+// read reads a connection on the client's goroutine: it applies every
+// frame until the connection fails or a message breaks the rules, and
+// returns why.
 func (c *Client) read(ctx context.Context, conn *websocket.Conn) error {
 	var msgs []frameMsg
 	in := make(interner)
