@@ -68,7 +68,7 @@ func TestRun(t *testing.T) {
 
 	var index game.Index
 	seen := map[string][]string{} // topic -> message types, in order
-	for len(seen) < 2 || len(seen[game.Topic(first(index))]) < 3 {
+	for len(index.Games) < 3 || len(seen[game.Topic(first(index))]) < 3 {
 		_, b, err := c.Read(wctx)
 		require.NoError(t, err)
 		for _, line := range strings.Split(string(b), "\n") {
@@ -77,10 +77,12 @@ func TestRun(t *testing.T) {
 			if m.Type != "snapshot" && m.Type != "update" {
 				continue
 			}
-			if _, ok := seen[m.Topic]; !ok && m.Topic == game.IndexTopic {
+			if m.Topic == game.IndexTopic && len(index.Games) < 3 {
+				// The feed puts its games on the board one by one.
 				require.NoError(t, json.Unmarshal(m.Data, &index))
-				require.Len(t, index.Games, 3)
-				send(`{"action":"subscribe","topic":"` + game.Topic(first(index)) + `"}`)
+				if len(index.Games) == 3 {
+					send(`{"action":"subscribe","topic":"` + game.Topic(first(index)) + `"}`)
+				}
 			}
 			seen[m.Topic] = append(seen[m.Topic], m.Type)
 		}
