@@ -76,7 +76,9 @@ func New(opts Options) (*Broker, error) {
 		b.ttlArg = strconv.FormatInt(max(opts.TTL.Milliseconds(), 1), 10)
 	}
 	if b.client == nil {
-		b.client = goredis.NewClient(&goredis.Options{Addr: opts.Addr, MaxRetries: -1})
+		// No retries: a retried publish could be stored twice; and one
+		// dial attempt, so that a publish fails at once while Redis is down.
+		b.client = goredis.NewClient(&goredis.Options{Addr: opts.Addr, MaxRetries: -1, DialerRetries: 1})
 		b.owned = true
 	}
 	b.ps = b.client.Subscribe(bg)

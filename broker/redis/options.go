@@ -19,7 +19,10 @@ type Options struct {
 	//
 	// Give it MaxRetries: -1: go-redis retries a command whose connection
 	// broke, and a retried publish may be stored twice (with two sequence
-	// numbers). The Broker's own client does not retry.
+	// numbers). The Broker's own client does not retry, and dials once
+	// per command (DialerRetries: 1) so that publishes fail at once while
+	// Redis is down. A failover client (redis.NewFailoverClient, for
+	// Sentinel) is a *redis.Client too.
 	Client *goredis.Client
 
 	// KeyPrefix starts the hash tag of every key and channel of the
@@ -67,7 +70,7 @@ const (
 	DefaultHistorySize    = 256
 	DefaultTTL            = time.Hour
 	DefaultMaxBatch       = 128
-	DefaultPipelines      = 4
+	DefaultPipelines      = 2
 	DefaultMaxPending     = 4096
 	DefaultHealthInterval = time.Second
 )

@@ -37,9 +37,9 @@ var flagArgs = [...]string{"0", "1", "2", "3"}
 //
 // An error means the message was not stored, except when the connection
 // to Redis broke while the script ran: then Redis may have stored it. ctx
-// bounds only the wait for a place in a pipeline; once sent, Publish
-// waits for Redis's answer (bounded by the client's timeouts), so that
-// its result tells the truth.
+// bounds only the wait before the script is sent; once sent, Publish
+// waits for Redis's answer (bounded by the client's read and write
+// timeouts), so that its result tells the truth.
 func (b *Broker) Publish(ctx context.Context, topic string, data, state []byte, retainLast bool) (fanout.Position, error) {
 	if strings.ContainsAny(topic, "{}") || topic == "" {
 		return fanout.Position{}, fmt.Errorf("fanout/redis: publish %q: %w", topic, fanout.ErrInvalidTopic)
@@ -90,8 +90,13 @@ func (b *Broker) publishDirect(ctx context.Context, topic string, data, state []
 	if retainLast {
 		flags |= flagRetain
 	}
+	if err := ctx.Err(); err != nil {
+		return fanout.Position{}, fmt.Errorf("fanout/redis: publish %q: %w", topic, err)
+	}
 	k := b.keysFor(topic)
-	c := publishScript.Run(ctx, b.client, []string{k.meta, k.hist, k.snap},
+	// Once sent, wait for the answer whatever ctx says, so that the
+	// result tells whether the message was stored.
+	c := publishScript.Run(context.WithoutCancel(ctx), b.client, []string{k.meta, k.hist, k.snap},
 		fanout.NewEpoch(), b.ttlArg, flagArgs[flags], data, state, b.histArg, k.channel)
 	pos, err := parsePosition(c)
 	if err != nil {
