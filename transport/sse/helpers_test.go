@@ -237,3 +237,5 @@ func ctxTimeout(t *testing.T) context.Context {
 }
 
 func seqData(i int) []byte { return fmt.Appendf(nil, `{"i":%d}`, i) }
+
+func newBenchServer(h http.Handler) *httptest.Server { return httptest.NewServer(h) }
