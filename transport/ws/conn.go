@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 type conn struct {
 	h   *Handler
 	ws  *websocket.Conn
+	nc  net.Conn // the hijacked connection under ws, to cut it at once
 	r   *http.Request
 	sub *fanout.Subscriber
 
@@ -51,8 +53,8 @@ type conn struct {
 	invalid int // invalid commands in a row
 }
 
-func newConn(h *Handler, wsc *websocket.Conn, r *http.Request) *conn {
-	c := &conn{h: h, ws: wsc, r: r, idle: make(chan struct{}, 1)}
+func newConn(h *Handler, wsc *websocket.Conn, nc net.Conn, r *http.Request) *conn {
+	c := &conn{h: h, ws: wsc, nc: nc, r: r, idle: make(chan struct{}, 1)}
 	c.writeFn = c.write
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.limit = newBucket(h.opts.CommandRate, h.opts.CommandBurst, time.Now())
@@ -248,11 +250,13 @@ func (c *conn) close(code websocket.StatusCode) {
 	_ = c.ws.Close(code, closeReason(code))
 }
 
-// abort closes the connection without a handshake. If a close handshake
-// is under way, it waits for it to end.
+// abort closes the connection without a handshake, at once: closing the
+// network connection fails every read and write under way, including
+// those of a close handshake.
 func (c *conn) abort() {
 	c.closing.Store(true)
 	c.cancel()
+	_ = c.nc.Close()
 	_ = c.ws.CloseNow()
 }
 

@@ -74,11 +74,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
 	}
-	wsc, err := websocket.Accept(w, r, &h.accept)
+	hw := &hijackWriter{ResponseWriter: w}
+	wsc, err := websocket.Accept(hw, r, &h.accept)
 	if err != nil {
+		if hw.conn != nil {
+			_ = hw.conn.Close()
+		}
 		return // Accept has answered the request
 	}
-	c := newConn(h, wsc, r)
+	c := newConn(h, wsc, hw.conn, r)
 	if !h.register(c) {
 		c.close(websocket.StatusGoingAway)
 	}
@@ -143,7 +147,8 @@ const drainTick = 50 * time.Millisecond
 // connection's goroutines to end.
 //
 // If ctx is done first, Shutdown closes the remaining connections at once,
-// without a close handshake, waits for them and returns ctx's error.
+// without a close handshake (handshakes already under way end within their
+// own 5s timeouts), waits for them and returns ctx's error.
 // Shutdown is idempotent: a later call (or Close) waits for the first to
 // finish; Close during a Shutdown closes the remaining connections at once
 // with 1001.
@@ -208,7 +213,7 @@ func (h *Handler) snapshotLocked() []*conn {
 
 // drain closes conns in paced batches with 4001.
 func (h *Handler) drain(ctx context.Context, closers *sync.WaitGroup, conns []*conn) {
-	batches := int64(len(conns)) * int64(drainTick) / (defaultDrainRate * int64(time.Second))
+	batches := int64(len(conns)) * int64(time.Second) / (defaultDrainRate * int64(drainTick))
 	if deadline, ok := ctx.Deadline(); ok {
 		batches = int64(time.Until(deadline) * 3 / 4 / drainTick)
 	}

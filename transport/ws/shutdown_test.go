@@ -69,3 +69,59 @@ func TestHubClosed(t *testing.T) {
 	require.NoError(t, s.hub.Close())
 	assert.Equal(t, websocket.StatusGoingAway, c.closeStatus())
 }
+
+func TestShutdownExpired(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, nil, ws.Options{})
+	for range 3 {
+		s.dial(t)
+	}
+	require.Eventually(t, func() bool { return s.h.Len() == 3 }, testTimeout, time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, s.h.Shutdown(ctx), context.Canceled)
+	assert.Equal(t, 0, s.h.Len())
+}
+
+func TestShutdownNoDeadline(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, nil, ws.Options{})
+	c := s.dial(t)
+	done := make(chan websocket.StatusCode, 1)
+	go func() { done <- c.closeStatus() }()
+	require.NoError(t, s.h.Shutdown(context.Background()))
+	assert.Equal(t, websocket.StatusCode(transport.CloseReconnect), <-done)
+}
+
+// TestCloseDuringShutdown: Close cuts a slow drain short.
+func TestCloseDuringShutdown(t *testing.T) {
+	t.Parallel()
+	const n = 10
+	s := newServer(t, nil, ws.Options{})
+	codes := make(chan websocket.StatusCode, n)
+	for range n {
+		c := s.dial(t)
+		go func() { codes <- c.closeStatus() }()
+	}
+	require.Eventually(t, func() bool { return s.h.Len() == n }, testTimeout, time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour) // one connection per 50ms batch
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- s.h.Shutdown(ctx) }()
+	first := <-codes
+	assert.Equal(t, websocket.StatusCode(transport.CloseReconnect), first)
+	require.NoError(t, s.h.Close())
+	require.NoError(t, <-shut)
+	for range n - 1 {
+		assert.Contains(t, []websocket.StatusCode{transport.CloseReconnect, websocket.StatusGoingAway}, <-codes)
+	}
+	assert.Equal(t, 0, s.h.Len())
+}
+
+func TestConnectAfterHubClosed(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, nil, ws.Options{})
+	require.NoError(t, s.hub.Close())
+	c := s.dial(t)
+	assert.Equal(t, websocket.StatusGoingAway, c.closeStatus())
+}
