@@ -541,3 +541,51 @@ func TestResumeFromASavedPosition(t *testing.T) {
 	assert.Equal(t, saved.Epoch, m.Epoch)
 	require.ErrorIs(t, third.Resume("game", saved), fanout.ErrSubscribed)
 }
+
+// TestManyClientsSurviveADrain drains a server with many clients in the
+// middle of a stream: each reconnects (the jitter spreads them) and
+// resumes, and sees every message once.
+func TestManyClientsSurviveADrain(t *testing.T) {
+	t.Parallel()
+	const clients, n = 40, 200
+	hub := newHub(t, n)
+	s := newServer(t, hub, ws.Options{})
+	_, err := hub.PublishState("feed", []byte(`1`), []byte(`1`))
+	require.NoError(t, err)
+	var drained atomic.Int32
+	onState := func(st client.State, err error) {
+		if st == client.Disconnected && websocket.CloseStatus(err) == transport.CloseReconnect {
+			drained.Add(1)
+		}
+	}
+	cs := make([]*client.Client, clients)
+	for i := range cs {
+		cs[i] = dial(t, s.url, client.Options{OnState: onState})
+		require.NoError(t, cs[i].Subscribe("feed"))
+		require.Equal(t, uint64(1), next(t, cs[i]).Seq)
+	}
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := ctxT(t)
+			for want := uint64(2); want <= n; want++ {
+				m, err := c.Next(ctx)
+				if err != nil || m.Seq != want || m.Kind != fanout.Update {
+					t.Errorf("want update %d, got %+v, %v", want, m, err)
+					return
+				}
+			}
+		}()
+	}
+	for seq := 2; seq <= n; seq++ {
+		if seq == n/2 {
+			s.drain()
+		}
+		_, err := hub.Publish("feed", []byte(strconv.Itoa(seq)))
+		require.NoError(t, err)
+	}
+	wg.Wait()
+	assert.Equal(t, int32(clients), drained.Load(), "every client was drained once")
+}
