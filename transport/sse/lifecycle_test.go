@@ -198,3 +198,16 @@ func TestHTTP2(t *testing.T) {
 	}
 	assert.Equal(t, 0, h.Len())
 }
+
+// A client that went away is found by a failed heartbeat write, with no
+// message published.
+func TestDeadClientFoundByHeartbeat(t *testing.T) {
+	t.Parallel()
+	hub := newHub(t, fanout.Options{})
+	s := newServer(t, hub, sse.Options{Heartbeat: time.Millisecond})
+	c := s.open(t, []string{"t"})
+	c.nextMsg(t)
+	require.Equal(t, 1, s.h.Len())
+	_ = c.c.Close()
+	require.Eventually(t, func() bool { return s.h.Len() == 0 }, testTimeout, time.Millisecond)
+}
