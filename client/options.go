@@ -31,10 +31,9 @@ type Options struct {
 	// min(MaxBackoff, MinBackoff·2ⁿ) (full jitter). A connection that
 	// stayed up longer than MaxBackoff starts the count again, and so
 	// does a close with 4000 (slow consumer) or 4001 (drain), the first
-	// three times in a row.
-	// Zero means DefaultMinBackoff (100ms) and DefaultMaxBackoff (10s).
-	// The same delays pace the retries of a topic the server reports as
-	// unavailable or rate limited.
+	// three times in a row. The same delays pace the retries of a topic
+	// the server reports as unavailable or rate limited. Zero means
+	// DefaultMinBackoff (100ms) and DefaultMaxBackoff (10s).
 	MinBackoff, MaxBackoff time.Duration
 
 	// QueueSize bounds the messages received and not yet taken by Next.
@@ -75,9 +74,10 @@ type Options struct {
 	IdleTimeout time.Duration
 
 	// OnState, when set, is called when the client connects, loses its
-	// connection or fails to reconnect (err says why) and ends (Closed, with fanout.ErrClosed
-	// after Close or the error that stopped it). It runs on the client's
-	// goroutine, so it must return quickly and must not call Close.
+	// connection or fails to reconnect (err says why), and ends (Closed,
+	// with fanout.ErrClosed after Close, or the error that stopped it). It
+	// runs on the client's goroutine, so it must return quickly and must
+	// not call Close.
 	OnState func(s State, err error)
 }
 
