@@ -24,7 +24,9 @@ type Options struct {
 	Overflow fanout.Overflow
 
 	// MaxTopics bounds the topics of one stream; a request naming more is
-	// answered 400. Zero means 100.
+	// answered 400. Every event's id names the position of every topic of
+	// its stream (up to 52 bytes each), so streams of many topics cost
+	// bytes on every event. Zero means 100.
 	MaxTopics int
 
 	// Retry is the reconnection delay the stream asks the browser to use
