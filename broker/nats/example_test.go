@@ -71,3 +71,41 @@ func ExampleNew() {
 	// 1 {"goal":"A"}
 	// 2 {"card":"B"}
 }
+
+// Example_twoNodes runs two gateway nodes, each a hub with its own NATS
+// broker: a message published on one reaches a subscriber of the other,
+// at the same position, and the subscriber can resume on either node.
+func Example_twoNodes() {
+	url, stop := exampleServer()
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	node := func() *fanout.Hub {
+		b, err := natsbroker.New(ctx, natsbroker.Options{URL: url})
+		if err != nil {
+			panic(err)
+		}
+		return fanout.NewHub(fanout.Options{Broker: b}) // the hub closes b
+	}
+	a, b := node(), node()
+	defer a.Close()
+	defer b.Close()
+
+	sub := b.NewSubscriber(fanout.SubscriberOptions{})
+	defer sub.Close()
+	if err := sub.Subscribe(ctx, "game:7"); err != nil {
+		panic(err)
+	}
+	pos, err := a.Publish("game:7", []byte(`{"goal":"A"}`))
+	if err != nil {
+		panic(err)
+	}
+	d, err := sub.Next(ctx)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(d.Kind, d.Seq, d.Position() == pos, string(d.Data))
+	// Output:
+	// update 1 true {"goal":"A"}
+}
