@@ -138,7 +138,7 @@ func TestHostileCursor(t *testing.T) {
 		{"binary", "1.\xff\xfe\t~~.."},
 		{"huge", "1.AAAAAA" + strings.Repeat("~AAAA.AAAAAAAA.1", 5000)},
 		{"wrong topic", sse.EncodeCursor([]string{"b"}, []fanout.Position{{Epoch: epoch, Seq: 0}})},
-		{"tampered", strings.Replace(sse.EncodeCursor([]string{"a"}, []fanout.Position{{Epoch: epoch, Seq: 0}}), "."+epoch, ".x"+epoch[1:], 1)},
+		{"tampered", strings.Replace(sse.EncodeCursor([]string{"a"}, []fanout.Position{{Epoch: epoch, Seq: 0}}), "."+epoch, "."+flip(epoch[:1])+epoch[1:], 1)},
 		{"seq overflow", withCheck(fmt.Sprintf("~%s.%s.%s", tag, epoch, "zzzzzzzzzzzzzz"))},
 		{"seq beyond head", withCheck(fmt.Sprintf("~%s.%s.%s", tag, epoch, "3w5e11264sgsf"))},
 		{"duplicate entries", withCheck(fmt.Sprintf("~%s.%s.0~%s.%s.0", tag, epoch, tag, epoch))},
@@ -161,6 +161,14 @@ func TestHostileCursor(t *testing.T) {
 			assert.JSONEq(t, `{"s":1}`, string(m.Data))
 		})
 	}
+}
+
+// flip returns a one-character string that differs from c.
+func flip(c string) string {
+	if c == "x" {
+		return "y"
+	}
+	return "x"
 }
 
 // hubEpoch returns the epoch of topic on hub.
