@@ -117,8 +117,7 @@ func (h *wsBaseline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer h.untrack(c)
 	defer c.CloseNow()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := context.Background() // CloseNow unblocks the calls: a context costs a callback per call
 	if _, _, err := c.Read(ctx); err != nil { // the subscribe command
 		return
 	}
@@ -128,20 +127,22 @@ func (h *wsBaseline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := c.Write(ctx, websocket.MessageText, []byte(`{"type":"subscribed","topic":"`+benchTopic+`"}`)); err != nil {
 		return
 	}
+	stop := make(chan struct{})
 	var writer sync.WaitGroup
-	defer writer.Wait()
-	defer cancel()
-	writer.Go(func() { wsWrite(ctx, c, ch) })
+	writer.Go(func() { wsWrite(c, ch, stop) })
 	for {
 		if _, _, err := c.Read(ctx); err != nil {
-			return
+			break
 		}
 	}
+	close(stop)
+	_ = c.CloseNow() // unblocks a write
+	writer.Wait()
 }
 
 // wsWrite is a connection's writer: it joins everything queued into one
-// frame (up to maxBatch) and writes it.
-func wsWrite(ctx context.Context, c *websocket.Conn, ch chan *bmsg) {
+// frame (up to maxBatch) and writes it, until stop is closed.
+func wsWrite(c *websocket.Conn, ch chan *bmsg, stop chan struct{}) {
 	var buf []byte
 	for {
 		select {
@@ -157,11 +158,11 @@ func wsWrite(ctx context.Context, c *websocket.Conn, ch chan *bmsg) {
 					break more
 				}
 			}
-			if err := c.Write(ctx, websocket.MessageText, buf); err != nil {
+			if err := c.Write(context.Background(), websocket.MessageText, buf); err != nil {
 				_ = c.CloseNow()
 				return
 			}
-		case <-ctx.Done():
+		case <-stop:
 			return
 		}
 	}

@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -114,6 +116,9 @@ func measureIdle(impl, transport string, n int) (idleCost, error) {
 		return idleCost{}, err
 	}
 	after := readState()
+	if err := writeProfiles(impl, transport); err != nil {
+		return idleCost{}, err
+	}
 	per := func(a, b uint64) float64 { return (float64(a) - float64(b)) / float64(n) }
 	return idleCost{
 		heap:       per(after.heap, before.heap),
@@ -144,6 +149,32 @@ func settle(ctx context.Context, srv *server, n int) error {
 			continue
 		}
 		same++
+	}
+	return nil
+}
+
+// envProfiles names a directory where measureIdle writes the server's
+// heap and goroutine profiles with the idle connections open, for pprof:
+// idle-<impl>-<transport>.{heap,goroutine}.pprof.
+const envProfiles = "FANOUT_BENCH_PROFILES"
+
+func writeProfiles(impl, transport string) error {
+	dir := os.Getenv(envProfiles)
+	if dir == "" {
+		return nil
+	}
+	for _, name := range []string{"heap", "goroutine"} {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("idle-%s-%s.%s.pprof", impl, transport, name)))
+		if err != nil {
+			return err
+		}
+		err = pprof.Lookup(name).WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"syscall"
 	"testing"
 
@@ -10,6 +11,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(envProfiles) != "" {
+		runtime.MemProfileRate = 1 // exact heap profiles of the idle connections
+	}
 	if err := raiseFileLimit(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 	}
