@@ -117,7 +117,9 @@ func (h *wsBaseline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer h.untrack(c)
 	defer c.CloseNow()
-	ctx := context.Background() // CloseNow unblocks the calls: a context costs a callback per call
+	// CloseNow unblocks the calls: a cancellable context would cost a
+	// callback per call.
+	ctx := context.Background()
 	if _, _, err := c.Read(ctx); err != nil { // the subscribe command
 		return
 	}
