@@ -364,7 +364,10 @@ func TestCloseWakesNextAndIsIdempotent(t *testing.T) {
 	t.Parallel()
 	hub := newHub(t, 0)
 	s := newServer(t, hub, ws.Options{})
-	c, err := client.Dial(ctxT(t), s.url, client.Options{})
+	var returned, late atomic.Bool
+	c, err := client.Dial(ctxT(t), s.url, client.Options{OnState: func(client.State, error) {
+		late.Store(returned.Load())
+	}})
 	require.NoError(t, err)
 	require.NoError(t, c.Subscribe("quiet"))
 	errc := make(chan error, 1)
@@ -373,8 +376,10 @@ func TestCloseWakesNextAndIsIdempotent(t *testing.T) {
 		errc <- err
 	}()
 	require.NoError(t, c.Close())
+	returned.Store(true)
 	require.NoError(t, c.Close())
 	require.ErrorIs(t, <-errc, fanout.ErrClosed)
+	assert.False(t, late.Load(), "Close waited for the client's goroutine: no callback after it")
 	require.ErrorIs(t, c.Subscribe("x"), fanout.ErrClosed)
 }
 
