@@ -109,3 +109,22 @@ func DecodeBoth(line []byte) (fast, slow Message, ok bool, err error) {
 	}
 	return fast, slow, ok, err
 }
+
+// QueueOrder pushes and pops seqs through the client's ring in the given
+// pattern (a positive number pushes that many, a negative pops that many)
+// and returns the seqs popped.
+func QueueOrder(pattern ...int) []uint64 {
+	var q queue
+	var next uint64
+	var out []uint64
+	for _, n := range pattern {
+		for ; n > 0; n-- {
+			next++
+			q.push(item{m: Message{Seq: next}})
+		}
+		for ; n < 0 && q.len() > 0; n++ {
+			out = append(out, q.pop().m.Seq)
+		}
+	}
+	return out
+}

@@ -118,3 +118,13 @@ func TestTopicErrorText(t *testing.T) {
 	require.ErrorAs(t, fmt.Errorf("wrapped: %w", err), &te)
 	assert.Equal(t, "forbidden", te.Code)
 }
+
+func TestQueueKeepsOrderAcrossWrapAndGrowth(t *testing.T) {
+	t.Parallel()
+	got := client.QueueOrder(10, -7, 12, -3, 30, -100) // wraps the first ring of 16, then grows twice
+	want := make([]uint64, 52)
+	for i := range want {
+		want[i] = uint64(i + 1)
+	}
+	assert.Equal(t, want, got)
+}
