@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/examples/scoreboard/game"
@@ -120,6 +121,7 @@ func TestScoreboardResumesAfterTheServerDropsConnections(t *testing.T) {
 	b.waitScore("g1", 1, 0)
 	from := b.position(game.Topic("g1"))
 
+	dropped := time.Now()
 	board.dropAll()
 	// Goals while the page reconnects: none may be missed.
 	board.event("g1", game.Goal, 20, game.Home, "Okafor")
@@ -127,6 +129,7 @@ func TestScoreboardResumesAfterTheServerDropsConnections(t *testing.T) {
 	board.event("g1", game.Goal, 29, game.Home, "Abara")
 
 	b.waitScore("g1", 3, 1)
+	t.Logf("the page showed the goals %v after every connection dropped", time.Since(dropped).Round(time.Millisecond))
 	b.waitOpen("ws")
 	b.waitFor("a reconnect", `window.scoreboard.states.includes('reconnecting ws')`, describePage)
 	checkResumed(t, b.pageLog(), game.Topic("g1"), from, 3)
@@ -145,10 +148,12 @@ func TestScoreboardResetsAfterARestart(t *testing.T) {
 	b.waitScore("g1", 1, 0)
 	before := b.position(game.Topic("g1"))
 
+	restarted := time.Now()
 	board.restart()
 	board.event("g1", game.Goal, 33, game.Home, "Abara")
 
 	b.waitScore("g1", 2, 0)
+	t.Logf("the page showed the new state %v after the restart", time.Since(restarted).Round(time.Millisecond))
 	b.waitScore("g2", 0, 0)
 	after := b.position(game.Topic("g1"))
 	if after.Epoch == before.Epoch {
@@ -174,9 +179,11 @@ func TestScoreboardFallsBackToSSE(t *testing.T) {
 
 	// The stream drops: the browser reconnects with Last-Event-ID and
 	// resumes every topic.
+	dropped := time.Now()
 	board.dropAll()
 	board.event("g1", game.Goal, 18, game.Away, "Costa")
 	b.waitScore("g1", 1, 2)
+	t.Logf("the page showed the goal %v after the stream dropped", time.Since(dropped).Round(time.Millisecond))
 	b.waitOpen("sse")
 	checkResumed(t, b.pageLog(), game.Topic("g1"), from, 1)
 	b.screenshot("sse")
@@ -193,11 +200,13 @@ func TestScoreboardMovesToSSEAndResumes(t *testing.T) {
 	// WebSocket stops working: the client falls back to SSE, opening the
 	// stream with a cursor built from its positions, and resumes.
 	board.refuseWS.Store(true)
+	dropped := time.Now()
 	board.dropAll()
 	board.event("g1", game.Goal, 22, game.Home, "Abara")
 	board.event("g1", game.Goal, 25, game.Home, "Okafor")
 	b.waitOpen("sse")
 	b.waitScore("g1", 3, 0)
+	t.Logf("the page showed the goals over SSE %v after WebSocket went away", time.Since(dropped).Round(time.Millisecond))
 	checkResumed(t, b.pageLog(), game.Topic("g1"), from, 2)
 	b.screenshot("moved-to-sse")
 }
