@@ -106,13 +106,13 @@ func (c *Client) Subscribe(name string) error {
 	return nil
 }
 
-// Resume subscribes to the topic name from pos, the position of the last message
-// the caller processed, for example one saved by an earlier process from
-// Position. The server sends the updates after pos when its history still
-// holds them, else a reset carrying the topic's state; afterwards the
-// subscription behaves as with Subscribe. pos must be a position the
-// server gave: messages of pos's epoch up to pos.Seq are taken for ones
-// already processed and dropped. It fails like Subscribe.
+// Resume subscribes to the topic name from pos, the position of the last
+// message the caller processed, for example one saved by an earlier
+// process from Position. The server sends the updates after pos when its
+// history still holds them, else a reset carrying the topic's state;
+// afterwards the subscription behaves as with Subscribe. pos must be a
+// position the server gave: messages of pos's epoch up to pos.Seq are
+// taken for ones already processed and dropped. It fails like Subscribe.
 func (c *Client) Resume(name string, pos fanout.Position) error {
 	if err := c.subscribe(name, &pos); err != nil {
 		return fmt.Errorf("resume %q: %w", name, err)
