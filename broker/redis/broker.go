@@ -32,6 +32,7 @@ type Broker struct {
 	stopPub chan struct{} // closed by Close: the batcher drains and exits
 
 	// Subscribe side: one Pub/Sub connection read by one goroutine.
+	psMu    sync.RWMutex // guards ps, which the reader replaces when it stops answering; taken before subMu
 	ps      *goredis.PubSub
 	stopSub chan struct{} // closed by Close: the reader exits
 	subMu   sync.Mutex    // guards subs and pending
@@ -143,7 +144,10 @@ func (b *Broker) Close() error {
 		close(b.stopPub)
 		close(b.stopSub)
 		var errs []error
-		if err := b.ps.Close(); err != nil {
+		b.psMu.Lock() // the reader replaces ps only before stopSub is closed
+		ps := b.ps
+		b.psMu.Unlock()
+		if err := ps.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close Pub/Sub: %w", err))
 		}
 		b.wg.Wait()

@@ -3,6 +3,7 @@ package redis_test
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -356,3 +357,65 @@ func datas(ms []*fanout.Message) []string {
 }
 
 var _ = fmt.Sprint
+
+// TestPubSubConnectionKilled drops the Broker's Pub/Sub connection while
+// Redis stays up: go-redis reconnects and subscribes again, and the sink
+// is told, so the hub can repair what it missed meanwhile.
+func TestPubSubConnectionKilled(t *testing.T) {
+	srv := redistest.Start(t)
+	pub, _ := newBroker(t, srv, redisbroker.Options{})
+	sub, s := newBroker(t, srv, redisbroker.Options{HealthInterval: 50 * time.Millisecond})
+	ctx := ctxT(t)
+	require.NoError(t, sub.Subscribe(ctx, "k"))
+	_, err := pub.Publish(ctx, "k", []byte("1"), nil, false)
+	require.NoError(t, err)
+	s.waitFor(t, 1)
+	base := s.reconnects()
+
+	n, err := redistest.Do(srv.Addr, "CLIENT KILL TYPE pubsub")
+	require.NoError(t, err)
+	require.Equal(t, ":1", n, "one Pub/Sub connection: the subscriber's")
+	s.waitReconnected(t, base+1)
+
+	p, err := pub.Publish(ctx, "k", []byte("2"), nil, false)
+	require.NoError(t, err)
+	got := s.waitFor(t, 2)
+	assert.Equal(t, p, got[len(got)-1].Position(), "subscribed again")
+}
+
+// TestRedisFrozen stops Redis without closing its connections, as a
+// network partition would: no read fails, so only the unanswered PING
+// shows it. Health fails, the Broker replaces its Pub/Sub connection, and
+// once Redis answers again the sink is told and delivery goes on.
+func TestRedisFrozen(t *testing.T) {
+	srv := redistest.Start(t)
+	pub, _ := newBroker(t, srv, redisbroker.Options{})
+	sub, s := newBroker(t, srv, redisbroker.Options{HealthInterval: 50 * time.Millisecond})
+	ctx := ctxT(t)
+	require.NoError(t, sub.Subscribe(ctx, "f"))
+	_, err := pub.Publish(ctx, "f", []byte("1"), nil, false)
+	require.NoError(t, err)
+	s.waitFor(t, 1)
+	base := s.reconnects()
+
+	srv.Freeze()
+	thawed := false
+	defer func() {
+		if !thawed {
+			srv.Thaw()
+		}
+	}()
+	require.Eventually(t, func() bool {
+		err := sub.Health()
+		return err != nil && strings.Contains(err.Error(), "reconnecting")
+	}, 10*time.Second, 10*time.Millisecond)
+	srv.Thaw()
+	thawed = true
+
+	s.waitReconnected(t, base+1)
+	require.Eventually(t, func() bool { return sub.Health() == nil }, 10*time.Second, 10*time.Millisecond)
+	p, err := pub.Publish(ctx, "f", []byte("2"), nil, false)
+	require.NoError(t, err)
+	got := s.waitFor(t, 2)
+	assert.Equal(t, p, got[len(got)-1].Position(), "subscribed again on the new connection")
+}

@@ -29,6 +29,7 @@ func (b *Broker) Subscribe(ctx context.Context, topic string) error {
 	if b.isClosed() {
 		return fmt.Errorf("fanout/redis: subscribe %q: %w", topic, ErrClosed)
 	}
+	b.psMu.RLock()
 	b.subMu.Lock()
 	s := b.subs[topic]
 	if s == nil {
@@ -36,12 +37,15 @@ func (b *Broker) Subscribe(ctx context.Context, topic string) error {
 		b.subs[topic] = s
 		b.pending[s.channel]++
 		b.subMu.Unlock()
-		if err := b.ps.Subscribe(ctx, s.channel); err != nil {
+		err := b.ps.Subscribe(ctx, s.channel)
+		b.psMu.RUnlock()
+		if err != nil {
 			b.abandon(topic, s, true)
 			return fmt.Errorf("fanout/redis: subscribe %q: %w", topic, err)
 		}
 	} else {
 		b.subMu.Unlock()
+		b.psMu.RUnlock()
 	}
 	select {
 	case <-s.ready:
@@ -74,7 +78,9 @@ func (b *Broker) abandon(topic string, s *subscription, unsent bool) {
 	if drop {
 		// go-redis keeps a channel whose SUBSCRIBE failed in its set, to
 		// subscribe it again after a reconnect; take it out.
+		b.psMu.RLock()
 		_ = b.ps.Unsubscribe(bg, s.channel)
+		b.psMu.RUnlock()
 	}
 }
 
@@ -105,7 +111,10 @@ func (b *Broker) Unsubscribe(ctx context.Context, topic string) error {
 	if s == nil {
 		return nil
 	}
-	if err := b.ps.Unsubscribe(ctx, s.channel); err != nil {
+	b.psMu.RLock()
+	err := b.ps.Unsubscribe(ctx, s.channel)
+	b.psMu.RUnlock()
+	if err != nil {
 		// The channel is out of go-redis's set, so a reconnect will not
 		// subscribe it again, and the reader drops what still comes.
 		return fmt.Errorf("fanout/redis: unsubscribe %q: %w", topic, err)
@@ -118,6 +127,7 @@ type readerState struct {
 	lost     bool // a read failed: the connection was lost
 	resub    bool // inside the confirmations of a resubscription
 	pingSent bool // a PING is out, unanswered
+	silent   int  // read timeouts since the PING went out
 	cache    map[string]*channelCache
 }
 
@@ -172,18 +182,63 @@ const (
 func (b *Broker) readFailed(st *readerState, err error) bool {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		if st.pingSent {
-			b.setHealth(fmt.Errorf("no answer to PING in %v", b.opts.HealthInterval))
+		if !st.pingSent {
+			st.pingSent, st.silent = true, 0
+			if err := b.ps.Ping(bg); err != nil {
+				b.setHealth(err)
+			}
+			return false
 		}
-		st.pingSent = true
-		if err := b.ps.Ping(bg); err != nil {
-			b.setHealth(err)
+		st.silent++
+		silence := time.Duration(st.silent) * b.opts.HealthInterval
+		if st.silent < redialAfter {
+			b.setHealth(fmt.Errorf("no answer to PING for %v", silence))
+			return false
 		}
+		b.setHealth(fmt.Errorf("no answer to PING for %v: reconnecting", silence))
+		b.redial(st)
 		return false
 	}
 	st.lost, st.pingSent = true, false
 	b.setHealth(err)
 	return true
+}
+
+// redialAfter is how many HealthIntervals a PING may stay unanswered
+// before the reader replaces the Pub/Sub connection.
+const redialAfter = 2
+
+// redial replaces the Pub/Sub connection, which stopped answering: a
+// connection whose peer vanished (a half-open TCP connection) fails no
+// read, and go-redis would keep it for as long as TCP does. The new one
+// subscribes every topic; the sink is told once it answers.
+func (b *Broker) redial(st *readerState) {
+	b.psMu.Lock()
+	select {
+	case <-b.stopSub:
+		b.psMu.Unlock()
+		return
+	default:
+	}
+	old := b.ps
+	b.ps = b.client.Subscribe(bg)
+	b.subMu.Lock()
+	channels := make([]string, 0, len(b.subs))
+	clear(b.pending) // what was sent on the old connection is lost with it
+	for _, s := range b.subs {
+		channels = append(channels, s.channel)
+		b.pending[s.channel] = 1
+	}
+	b.subMu.Unlock()
+	if len(channels) > 0 {
+		// On failure go-redis keeps the channels, and subscribes them when
+		// the reader's next read connects.
+		_ = b.ps.Subscribe(bg, channels...)
+	}
+	b.psMu.Unlock()
+	_ = old.Close()
+	st.lost, st.resub, st.pingSent, st.silent = true, false, false, 0
+	clear(st.cache)
 }
 
 // handle processes one item of the Pub/Sub connection.

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -192,6 +193,23 @@ func (s *Server) Kill() {
 	<-s.exit
 	s.cmd = nil
 	_ = os.Remove(filepath.Join(s.dir, "dump.rdb"))
+}
+
+// Freeze stops the server process (SIGSTOP) without closing its
+// connections: to its clients it is a server that no longer answers, as
+// behind a network partition. Thaw resumes it.
+func (s *Server) Freeze() { s.signal(syscall.SIGSTOP) }
+
+// Thaw resumes a frozen server (SIGCONT).
+func (s *Server) Thaw() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	if s.cmd == nil {
+		return
+	}
+	if err := s.cmd.Process.Signal(sig); err != nil && s.t != nil {
+		s.t.Fatalf("redistest: signal redis-server: %v", err)
+	}
 }
 
 // Stop shuts the server down with SHUTDOWN SAVE and waits for it to exit.
