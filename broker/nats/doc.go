@@ -49,7 +49,8 @@
 // so that the first Publish uses the same one.
 //
 // Recover reads the topic's snapshot and newest message from the stream
-// leader (direct get stays off: no replica answers with stale data). A few
+// leader (direct get only on a single replica: no lagging replica ever
+// answers). A few
 // missed messages it reads one by one, walking back through the recorded
 // predecessors; a longer range comes through an ephemeral consumer.
 // Subscribe delivers from a goroutine the broker owns, in the order NATS
@@ -60,7 +61,9 @@
 // # Costs
 //
 //   - Publish takes two round trips to the stream leader (read the head,
-//     store), more when publishers on one topic collide: publishing on one
+//     store), more when publishers on one topic collide. The head read is
+//     a direct get on a single replica, a JetStream API request (JSON)
+//     on a replicated stream: publishing on one
 //     topic is serialised, and its rate falls as publishers contend.
 //     Different topics do not contend.
 //   - A publish with state is stored twice (history and snapshot) and

@@ -54,8 +54,10 @@ type Options struct {
 	// for what an expired topic means for epochs.
 	MaxAge time.Duration
 
-	// Replicas is the stream's replication factor in a NATS cluster.
-	// Zero means DefaultReplicas.
+	// Replicas is the stream's replication factor in a NATS cluster. Every
+	// node must use the same Stream, Prefix, HistorySize, MaxAge and
+	// Replicas: each New sets the stream's configuration. Zero means
+	// DefaultReplicas.
 	Replicas int
 
 	// ReceiveBuffer bounds the publications received from NATS and not yet

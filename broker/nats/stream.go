@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 
+	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -19,8 +20,10 @@ import (
 //     <prefix>.d.<topic>, which nodes subscribe to with core NATS.
 //
 // Atomic batch publish writes a history message and its snapshot as one
-// step. AllowDirect stays off so that every read is served by the stream
-// leader, which has every acknowledged message.
+// step. Reads must see every acknowledged message: on a single replica
+// they use direct get (about half the cost of the JSON API), on a
+// replicated stream AllowDirect stays off so that the stream leader
+// serves every read, never a lagging replica.
 func (b *Broker) streamConfig() jetstream.StreamConfig {
 	p := b.opts.Prefix
 	return jetstream.StreamConfig{
@@ -36,6 +39,7 @@ func (b *Broker) streamConfig() jetstream.StreamConfig {
 		AllowRollup:        true,
 		AllowAtomicPublish: true,
 		RePublish:          &jetstream.RePublish{Source: p + ".t.>", Destination: p + ".d.>"},
+		AllowDirect:        b.opts.Replicas == 1,
 	}
 }
 
@@ -92,7 +96,9 @@ func (b *Broker) lastMsg(ctx context.Context, subj string) (*jetstream.RawStream
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
 		return nil, nil
-	case errors.Is(err, jetstream.ErrStreamNotFound):
+	case errors.Is(err, jetstream.ErrStreamNotFound), errors.Is(err, natsgo.ErrNoResponders):
+		// The stream is gone (a direct get finds no responder): make it
+		// again; it is empty.
 		if _, err := b.ensureStream(ctx); err != nil {
 			return nil, err
 		}
