@@ -84,6 +84,20 @@ func (b *board) event(id string, kind game.Kind, minute int, side game.Side, pla
 	}
 }
 
+// replace takes the game old off the board and puts g in its place, as
+// the feed does when a game is over.
+func (b *board) replace(old string, g game.Game) {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.in.RemoveGame(old); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := b.in.AddGame(g); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
 // dropAll closes every WebSocket and SSE connection, as a gateway that
 // dies would; the same hub keeps serving through a new server, so clients
 // can resume.

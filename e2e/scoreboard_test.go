@@ -113,6 +113,26 @@ func TestScoreboardUpdatesLive(t *testing.T) {
 	b.screenshot("live")
 }
 
+func TestScoreboardFollowsTheIndex(t *testing.T) {
+	board := newBoard(t)
+	b := newBrowser(t)
+	b.open(board.ts.URL)
+	b.waitScore("g2", 0, 0)
+
+	board.replace("g2", game.NewGame("g3", ravensmoor, kelham))
+	board.event("g3", game.KickOff, 0, "", "")
+	board.event("g3", game.Goal, 2, game.Home, "Sato")
+	b.waitScore("g3", 1, 0)
+	b.waitFor("g2 gone, g1 then g3", `[...document.querySelectorAll('[data-game]')].map((c) => c.dataset.game).join() === 'g1,g3'`, describePage)
+	if topics := eval[[]string](b, `[...window.scoreboard.cards.keys()]`); strings.Join(topics, ",") != "g1,g3" {
+		t.Fatalf("the page follows %q, want g1 and g3", topics)
+	}
+	if eval[bool](b, `window.scoreboard.client.position('game-updates:g2') !== null`) {
+		t.Fatal("the client still subscribes to g2")
+	}
+	b.screenshot("replaced")
+}
+
 func TestScoreboardResumesAfterTheServerDropsConnections(t *testing.T) {
 	board := newBoard(t)
 	b := newBrowser(t)

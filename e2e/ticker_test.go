@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -21,13 +23,28 @@ const describeTicker = `JSON.stringify({
 // connection conflates and the page draws once per frame, so it is never
 // disconnected and ends up showing every instrument's latest price.
 func TestTickerStaysCurrentOnABusyPage(t *testing.T) {
+	for _, transport := range []string{"ws", "sse"} {
+		t.Run(transport, func(t *testing.T) { testBusyTicker(t, transport) })
+	}
+}
+
+// testBusyTicker runs the busy ticker over transport: "ws", or "sse" with
+// WebSocket refused, so that the page follows 201 topics in one event
+// stream.
+func testBusyTicker(t *testing.T, transport string) {
 	hub := fanout.NewHub(fanout.Options{TopicConfig: market.TopicConfig})
 	m := market.New(hub, 200, 42)
 	if err := m.PublishAll(); err != nil {
 		t.Fatal(err)
 	}
 	srv := market.NewServer(hub)
-	ts := httptest.NewServer(srv)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if transport == "sse" && r.URL.Path == "/ws" {
+			http.Error(w, "no WebSocket here", http.StatusNotFound)
+			return
+		}
+		srv.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() {
 		srv.Close()
 		ts.Close()
@@ -39,6 +56,7 @@ func TestTickerStaysCurrentOnABusyPage(t *testing.T) {
 	b.open(ts.URL)
 	b.waitFor("200 rows drawn", `window.ticker && window.ticker.rows.size === 200 &&
 		[...window.ticker.rows.values()].every((r) => r.price.textContent !== '')`, describeTicker)
+	b.waitFor("connected over "+transport, `document.body.dataset.transport === '`+transport+`'`, describeTicker)
 	b.screenshot("loaded")
 
 	eval[bool](b, `document.getElementById('busy').checked = true`)
@@ -61,8 +79,9 @@ func TestTickerStaysCurrentOnABusyPage(t *testing.T) {
 		const want = `+string(js)+`;
 		return [...window.ticker.rows].every(([sym, r]) => r.price.textContent === want[sym]);
 	})()`, describeTicker)
-	if states := eval[[]string](b, `window.ticker.states`); len(states) != 2 || states[1] != "open ws" {
-		t.Fatalf("the busy page's connection went through %q, want only connecting and open", states)
+	if states := eval[[]string](b, `window.ticker.states`); states[len(states)-1] != "open "+transport ||
+		slices.Contains(states, "reconnecting "+transport) {
+		t.Fatalf("the busy page's connection went through %q, want it open over %s throughout", states, transport)
 	}
 	t.Logf("%d price changes; the page saw %d of them conflated away", bursts*perBurst, eval[int](b, `window.ticker.gaps`))
 	b.screenshot("busy")

@@ -145,7 +145,10 @@ export class FanoutClient {
 
   // ---- connection life ----
 
-  _connect() {
+  // _connect opens a connection with the transport in use. quiet keeps an
+  // open state as it is: an SSE stream reopened for a new set of topics is
+  // not a lost connection.
+  _connect(quiet = false) {
     clearTimeout(this._timer);
     this._timer = null;
     this._drop(1000, 'bye');
@@ -155,7 +158,9 @@ export class FanoutClient {
       this._setState(State.IDLE, {}); // an SSE stream needs a topic
       return;
     }
-    this._setState(this._everOpened ? State.RECONNECTING : State.CONNECTING, {});
+    if (!(quiet && this.state === State.OPEN)) {
+      this._setState(this._everOpened ? State.RECONNECTING : State.CONNECTING, {});
+    }
     if (typeof window !== 'undefined') window.addEventListener('online', this._online);
     if (kind === 'ws') this._openWS();
     else this._openSSE();
@@ -349,7 +354,7 @@ export class FanoutClient {
     queueMicrotask(() => {
       this._sseDirty = false;
       if (this.state === State.CLOSED || this.transport !== 'sse' || this._timer !== null) return;
-      this._connect();
+      this._connect(true);
     });
   }
 
