@@ -122,6 +122,7 @@ type RejectedError struct {
 	Reason string
 }
 
+// Error says which event was rejected and why.
 func (e *RejectedError) Error() string {
 	return fmt.Sprintf("scoreboard: event %d (%s at %d') of game %q rejected: %s",
 		e.Event.ID, e.Event.Kind, e.Event.Minute, e.Event.Game, e.Reason)
