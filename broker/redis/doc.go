@@ -32,7 +32,13 @@
 // order. go-redis reconnects that connection by itself and subscribes its
 // channels again; the Broker notices (a read error, or a subscription
 // confirmation it did not ask for) and calls Sink.Reconnected, after the
-// channels are subscribed again, so the hub repairs every topic.
+// channels are subscribed again, so the hub repairs every topic. A
+// connection that stays silent is PINGed, and replaced when the PING goes
+// unanswered (Options.HealthInterval), since a half-open connection fails
+// no read.
+//
+// See the module's README.md for the guarantees, their limits (Redis
+// persistence can roll positions back) and measured costs.
 //
 // # Why go-redis
 //
