@@ -97,8 +97,11 @@ func (c *conn) readCommand() bool {
 	b, err := readAll(rd, (*bp)[:0])
 	*bp = b[:0]
 	switch {
+	case errors.Is(err, websocket.ErrMessageTooBig):
+		c.linger() // the library has sent 1009
+		return false
 	case err != nil:
-		return false // 1009 when over the read limit: the library has closed the connection
+		return false
 	case c.closeAt.Load() != 0:
 		// Closing: the loop goes on reading only to see the peer's close.
 	case typ != websocket.MessageText:
@@ -112,6 +115,17 @@ func (c *conn) readCommand() bool {
 		c.invalid = 0
 	}
 	return true
+}
+
+// lingerTime bounds how long linger waits for the peer.
+const lingerTime = 2 * time.Second
+
+// linger discards what the peer still sends, until it closes or lingerTime
+// passes, so that closing the connection sends a FIN rather than a reset,
+// which would discard the close frame in flight.
+func (c *conn) linger() {
+	_ = c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.Copy(io.Discard, io.LimitReader(c.nc, int64(lingerTime.Seconds())<<20))
 }
 
 // readBufs holds command buffers, so that an idle connection holds none.
@@ -140,9 +154,9 @@ func readAll(r io.Reader, b []byte) ([]byte, error) {
 // answer from the hub, even an error, counts as valid).
 func (c *conn) handle(b []byte) bool {
 	if !c.limit.take(time.Now()) {
-		cmd, _ := transport.ParseCommand(b)
-		c.reply(transport.AppendError(nil, transport.Errorf(transport.CodeRateLimited,
-			"more than %g commands per second; retry later", c.h.opts.CommandRate), cmd.Topic, cmd.ID, cmd.HasID))
+		cmd, _ := transport.ParseCommand(b) // for the id and topic to echo
+		c.replyError(transport.Errorf(transport.CodeRateLimited,
+			"more than %g commands per second; retry later", c.h.opts.CommandRate), cmd)
 		return false
 	}
 	cmd, err := transport.ParseCommand(b)
@@ -193,10 +207,6 @@ func (c *conn) replyError(pe *transport.ProtocolError, cmd transport.Command) {
 		topic = "" // do not echo what may be garbage
 	}
 	c.replyf(func(b []byte) []byte { return transport.AppendError(b, pe, topic, cmd.ID, cmd.HasID) })
-}
-
-func (c *conn) reply(msg []byte) {
-	c.replyf(func(b []byte) []byte { return append(b, msg...) })
 }
 
 // replyf appends a control reply for the writer and wakes it. A client

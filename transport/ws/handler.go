@@ -83,8 +83,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the request
 	}
 	c := newConn(h, wsc, hw.conn, r)
-	if !h.register(c) {
-		c.close(websocket.StatusGoingAway)
+	if code := h.register(c); code != 0 {
+		c.close(code) // Shutdown or Close began during the upgrade
 	}
 	c.serve()
 	h.unregister(c)
@@ -108,14 +108,19 @@ func (h *Handler) release() {
 	h.wg.Done()
 }
 
-func (h *Handler) register(c *conn) bool {
+// register adds c to the open connections. Once Shutdown or Close has
+// begun, it returns the close code for c instead.
+func (h *Handler) register(c *conn) websocket.StatusCode {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closing {
-		return false
+	switch {
+	case h.closed:
+		return websocket.StatusGoingAway
+	case h.closing:
+		return transport.CloseReconnect
 	}
 	h.conns[c] = struct{}{}
-	return true
+	return 0
 }
 
 func (h *Handler) unregister(c *conn) {

@@ -130,22 +130,35 @@ func TestManyConnections(t *testing.T) {
 func TestIdleGoroutines(t *testing.T) {
 	const conns = 20
 	s := newServer(t, nil, ws.Options{})
-	base := runtime.NumGoroutine()
+	base := steadyGoroutines(t, -1)
 	for range conns {
 		c := s.dial(t)
 		c.subscribe("idle")
 		require.Equal(t, "subscribed", c.next().Type)
 	}
 	publish(t, s.hub, "idle", `1`) // starts every writer once more
-	// Poll on this goroutine: require.Eventually runs its condition on
-	// another one, which NumGoroutine would count.
-	delta := 0
+	assert.Equal(t, base+conns, steadyGoroutines(t, base+conns), "goroutines held by %d idle connections", conns)
+}
+
+// steadyGoroutines polls runtime.NumGoroutine until it equals want, or
+// until it has not changed for 20 polls in a row when want is negative (so
+// that goroutines of earlier tests have ended), and returns the last count.
+// It polls on this goroutine: require.Eventually runs its condition on
+// another one, which NumGoroutine would count.
+func steadyGoroutines(t *testing.T, want int) int {
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
+	n, same := runtime.NumGoroutine(), 0
 	for deadline := time.Now().Add(testTimeout); time.Now().Before(deadline); <-tick.C {
-		if delta = runtime.NumGoroutine() - base; delta == conns {
-			break
+		m := runtime.NumGoroutine()
+		if m == want || want < 0 && m == n && same >= 20 {
+			return m
+		}
+		if m == n {
+			same++
+		} else {
+			n, same = m, 0
 		}
 	}
-	assert.Equal(t, conns, delta, "goroutines held by %d idle connections", conns)
+	return n
 }
