@@ -11,6 +11,7 @@ import (
 	"github.com/fanout-go/fanout"
 	redisbroker "github.com/fanout-go/fanout/broker/redis"
 	"github.com/fanout-go/fanout/broker/redis/internal/redistest"
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -418,4 +419,23 @@ func TestRedisFrozen(t *testing.T) {
 	require.NoError(t, err)
 	got := s.waitFor(t, 2)
 	assert.Equal(t, p, got[len(got)-1].Position(), "subscribed again on the new connection")
+}
+
+// TestOwnClient gives the Broker a client of the caller's, which Close
+// leaves open, and keeps topics forever with a negative TTL.
+func TestOwnClient(t *testing.T) {
+	srv := redistest.Start(t)
+	rc := goredis.NewClient(&goredis.Options{Addr: srv.Addr, MaxRetries: -1})
+	defer rc.Close()
+	b, err := redisbroker.New(redisbroker.Options{Client: rc, KeyPrefix: "app", TTL: -1})
+	require.NoError(t, err)
+	b.Bind(newSink())
+	ctx := ctxT(t)
+	_, err = b.Publish(ctx, "t", []byte("x"), nil, false)
+	require.NoError(t, err)
+	ttl, err := rc.PTTL(ctx, "{app:t}:m").Result()
+	require.NoError(t, err)
+	assert.Equal(t, time.Duration(-1), ttl, "a negative TTL keeps the topic")
+	require.NoError(t, b.Close())
+	require.NoError(t, rc.Ping(ctx).Err(), "the caller's client stays open")
 }

@@ -243,6 +243,9 @@ func (b *Broker) redial(st *readerState) {
 func (b *Broker) handle(st *readerState, item any) {
 	lost := st.lost
 	st.lost = false
+	if lost {
+		b.newConnection()
+	}
 	switch it := item.(type) {
 	case *goredis.Message:
 		st.resub = false
@@ -297,6 +300,23 @@ func (b *Broker) confirm(channel string) (unasked bool) {
 		return false
 	}
 	return s != nil
+}
+
+// newConnection resets the count of unconfirmed SUBSCRIBE commands when
+// the reader reads its first item from a new connection: those sent on the
+// old one will never be confirmed, and go-redis subscribed the new one to
+// every channel of its set, which holds every subscribed topic, with one
+// command. Without it, a channel whose SUBSCRIBE was lost with its
+// connection would wait for a confirmation that never comes.
+func (b *Broker) newConnection() {
+	b.subMu.Lock()
+	defer b.subMu.Unlock()
+	clear(b.pending)
+	for _, s := range b.subs {
+		if !s.confirmed {
+			b.pending[s.channel] = 1
+		}
+	}
 }
 
 func (b *Broker) reconnected() {
