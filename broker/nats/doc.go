@@ -16,7 +16,11 @@
 //     each history message there once it is stored (RePublish), and each
 //     node subscribes to the topics its clients watch with plain core
 //     NATS subscriptions: cheap per topic, and only stored messages are
-//     ever delivered.
+//     ever delivered. (A core subscription on the history subject itself
+//     would also receive messages the stream rejected: a publisher that
+//     lost the race for a sequence number, or an aborted batch. An
+//     ordered consumer per topic would cost the server a consumer per
+//     topic and node.)
 //
 // A topic name becomes one subject token by replacing each '.' with '%',
 // which topic names never contain.
@@ -35,7 +39,11 @@
 // snapshot) writes its history message and the snapshot message as one
 // JetStream atomic batch (server 2.12 or later): both are stored or
 // neither. The history message also carries the state, so the live
-// publication hands it to every node with the update.
+// publication hands it to every node with the update. Keeping the state
+// only in history messages, and having Recover look for the newest one
+// with state, would lose the snapshot once HistorySize newer updates
+// trimmed it; the snapshot subject keeps exactly the newest one however
+// old it is.
 //
 // Epochs. The epoch of a topic is a digest of the stream's name and
 // creation time: it survives server restarts and changes when the stream
