@@ -69,14 +69,20 @@ func newConn(h *Handler, wsc *websocket.Conn, nc net.Conn, r *http.Request) *con
 }
 
 // serve runs the connection on ServeHTTP's goroutine until it closes, then
-// releases everything it holds.
+// releases everything it holds, even if an authorization hook panics.
 func (c *conn) serve() {
+	defer c.teardown()
 	if c.sub.Err() != nil {
 		c.wake() // the hub is closed: let the writer close the connection
 	}
 	c.startPing()
 	for c.readCommand() {
 	}
+}
+
+// teardown ends the subscriber, the connection, its timers and its writer,
+// and waits for them.
+func (c *conn) teardown() {
 	c.ending.Store(true)
 	c.cancel()
 	_ = c.sub.Close()

@@ -86,8 +86,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if code := h.register(c); code != 0 {
 		c.close(code) // Shutdown or Close began during the upgrade
 	}
+	defer h.unregister(c)
 	c.serve()
-	h.unregister(c)
 }
 
 func (h *Handler) admit() bool {

@@ -2,11 +2,15 @@ package ws_test
 
 import (
 	"fmt"
+	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/fanout-go/fanout"
@@ -213,4 +217,73 @@ func TestAuth(t *testing.T) {
 		c.subscribe("public")
 		assert.Equal(t, "subscribed", c.next().Type)
 	})
+}
+
+// TestNoLostWakeup publishes one message at a time and waits for it, so
+// that the writer goes idle between messages and is started again each
+// time, while commands add replies: a lost wakeup would hang the test.
+func TestNoLostWakeup(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, nil, ws.Options{CommandRate: 1e6, CommandBurst: 1e6})
+	c := s.dial(t)
+	c.subscribe("w")
+	require.Equal(t, "subscribed", c.next().Type)
+	for i := range 1000 {
+		publish(t, s.hub, "w", strconv.Itoa(i))
+		if i%10 == 0 {
+			c.send(`{"action":"subscribe","topic":"w"}`) // an error reply races the update
+			for range 2 {
+				m := c.next()
+				assert.Contains(t, []string{"update", "error"}, m.Type)
+			}
+			continue
+		}
+		m := c.next()
+		require.EqualValues(t, i+1, m.Seq)
+	}
+}
+
+func TestCompression(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, nil, ws.Options{CompressionMode: websocket.CompressionContextTakeover})
+	c, _, err := websocket.Dial(ctxT(t), s.url, &websocket.DialOptions{CompressionMode: websocket.CompressionContextTakeover})
+	require.NoError(t, err)
+	defer c.CloseNow()
+	cl := &client{t: t, c: c}
+	cl.subscribe("z")
+	require.Equal(t, "subscribed", cl.next().Type)
+	big := `"` + strings.Repeat("abc", 1000) + `"`
+	for range 3 {
+		publish(t, s.hub, "z", big)
+	}
+	for i := range 3 {
+		m := cl.next()
+		assert.EqualValues(t, i+1, m.Seq)
+		assert.Equal(t, big, string(m.Data))
+	}
+}
+
+// TestHookPanic: a panicking authorization hook ends its connection (net/http
+// recovers the panic) without leaking its subscriber or goroutines.
+func TestHookPanic(t *testing.T) {
+	t.Parallel()
+	hub := fanout.NewHub(fanout.Options{})
+	t.Cleanup(func() { _ = hub.Close() })
+	h := ws.NewHandler(hub, ws.Options{Auth: transport.Auth{
+		Subscribe: func(*http.Request, string) error { panic("hook bug") },
+	}})
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.Start()
+	t.Cleanup(func() {
+		require.NoError(t, h.Close())
+		srv.Close()
+	})
+	c, _, err := websocket.Dial(ctxT(t), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	require.NoError(t, err)
+	defer c.CloseNow()
+	require.NoError(t, c.Write(ctxT(t), websocket.MessageText, []byte(`{"action":"subscribe","topic":"a"}`)))
+	_, _, err = c.Read(ctxT(t))
+	require.Error(t, err)
+	require.Eventually(t, func() bool { return h.Len() == 0 && hub.Stats().Subscribers == 0 }, testTimeout, time.Millisecond)
 }
