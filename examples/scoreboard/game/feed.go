@@ -239,9 +239,9 @@ func (f *Feed) action(s *sim, ev *Event) {
 	switch {
 	case r < 0.07:
 		ev.Kind = Goal
-	case r < 0.13:
+	case r < 0.11:
 		ev.Kind = YellowCard
-	case r < 0.14:
+	case r < 0.12:
 		ev.Kind = RedCard
 	default:
 		return
