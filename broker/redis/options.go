@@ -59,7 +59,8 @@ type Options struct {
 
 	// HealthInterval is how long the Pub/Sub connection may stay silent
 	// before the Broker pings Redis on it; a ping unanswered for another
-	// interval makes Health fail. Zero means DefaultHealthInterval.
+	// interval makes Health fail, and for a second one makes the Broker
+	// replace the connection. Zero means DefaultHealthInterval.
 	HealthInterval time.Duration
 }
 
