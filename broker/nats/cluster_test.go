@@ -275,6 +275,7 @@ func TestClusterServerKilled(t *testing.T) {
 		_, err := fmt.Sscanf(string(m.Data), `{"n":%d}`, &n)
 		require.NoError(t, err)
 		require.GreaterOrEqual(t, n, seen, "publish order")
+		require.LessOrEqual(t, n, seen+1, "no publish lost")
 		seen = n
 	}
 	require.Equal(t, total, seen)
