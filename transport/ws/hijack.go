@@ -7,8 +7,12 @@ import (
 )
 
 // hijackWriter records the connection that websocket.Accept hijacks, so
-// that the handler can cut it at once: the library's own close waits for
-// a close handshake, which an unresponsive peer never completes.
+// that the handler can cut it at once: the library's own close waits for a
+// close handshake, which an unresponsive peer never completes.
+//
+// The library keeps net/http's 4 KiB read and write buffers; smaller ones
+// of our own would not save memory, since net/http's connection, alive as
+// long as ServeHTTP runs, still references its own.
 type hijackWriter struct {
 	http.ResponseWriter
 	conn net.Conn

@@ -40,5 +40,5 @@ func memInUse() (heap, stack uint64) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse, ms.StackInuse
+	return ms.HeapAlloc, ms.StackInuse
 }
