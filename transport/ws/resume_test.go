@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -161,4 +162,44 @@ func steadyGoroutines(t *testing.T, want int) int {
 		}
 	}
 	return n
+}
+
+// TestConflate: with OverflowConflate a client that falls behind on a
+// conflated topic gets the newest messages marked with gap, and stays
+// connected.
+func TestConflate(t *testing.T) {
+	t.Parallel()
+	hub := fanout.NewHub(fanout.Options{TopicConfig: func(string) fanout.TopicConfig {
+		return fanout.TopicConfig{Conflate: true, RetainLast: true}
+	}})
+	t.Cleanup(func() { _ = hub.Close() })
+	s := newServer(t, hub, ws.Options{QueueSize: 4, Overflow: fanout.OverflowConflate})
+	c := s.dial(t)
+	c.subscribe("px")
+	require.Equal(t, "subscribed", c.next().Type)
+
+	// The client does not read until the socket buffers are full and
+	// messages are conflated (bounded like TestSlowConsumer).
+	payload := `"` + strings.Repeat("x", 16<<10) + `"`
+	var total uint64
+	for hub.Stats().Dropped == 0 {
+		require.Less(t, total, uint64(2000), "nothing was conflated")
+		total = publish(t, hub, "px", payload).Seq
+	}
+	total = publish(t, hub, "px", `"last"`).Seq
+	var last uint64
+	gaps := 0
+	for last < total {
+		m := c.nextData()
+		require.Equal(t, "update", m.Type)
+		require.Greater(t, m.Seq, last)
+		if m.Seq != last+1 {
+			require.True(t, m.Gap, "a hole is marked: %d after %d", m.Seq, last)
+			gaps++
+		}
+		last = m.Seq
+	}
+	assert.Positive(t, gaps)
+	assert.Equal(t, 1, s.h.Len())
+	assert.Zero(t, hub.Stats().SlowConsumers)
 }
