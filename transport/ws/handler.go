@@ -26,7 +26,8 @@ import (
 //
 // http.Server.Shutdown does not close hijacked connections such as
 // WebSockets: call Handler.Shutdown (a paced drain) or Handler.Close as
-// well. A Handler is safe for concurrent use; create one with NewHandler.
+// well. A Handler is safe for concurrent use; create one with NewHandler
+// (the zero value is not usable).
 type Handler struct {
 	hub    *fanout.Hub
 	opts   Options
@@ -146,17 +147,15 @@ const drainTick = 50 * time.Millisecond
 // Shutdown stops accepting connections (new requests get HTTP 503) and
 // closes the open ones with transport.CloseReconnect (4001, "reconnect"),
 // so that their clients reconnect elsewhere and resume. It closes them in
-// batches spread over three quarters of the time left before ctx's
-// deadline, or at defaultDrainRate (1000) per second when ctx has none, so
-// that the clients do not all reconnect at once. Then it waits for every
-// connection's goroutines to end.
+// batches, one every 50ms, spread over three quarters of the time left
+// before ctx's deadline, or at 1000 connections per second when ctx has
+// none, so that the clients do not all reconnect at once. Then it waits
+// for every connection's goroutines to end, and returns nil.
 //
-// If ctx is done first, Shutdown closes the remaining connections at once,
-// without a close handshake (handshakes already under way end within their
-// own 5s timeouts), waits for them and returns ctx's error.
-// Shutdown is idempotent: a later call (or Close) waits for the first to
-// finish; Close during a Shutdown closes the remaining connections at once
-// with 1001.
+// If ctx is done first, Shutdown cuts the remaining connections at once,
+// without a close handshake, waits for their goroutines and returns ctx's
+// error. A later Shutdown waits for the connections to end; Close during a
+// Shutdown closes the remaining connections at once with 1001.
 func (h *Handler) Shutdown(ctx context.Context) error {
 	conns, first := h.startClosing()
 	var closers sync.WaitGroup

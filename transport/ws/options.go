@@ -86,9 +86,10 @@ type Options struct {
 	// DefaultPingInterval (30s); a negative value disables pings.
 	PingInterval time.Duration
 
-	// MaxConnections bounds the open connections of the handler. A request
-	// beyond it is refused before the upgrade with HTTP 503 and a
-	// Retry-After header. Zero means DefaultMaxConnections (10000).
+	// MaxConnections bounds the open connections of the handler, counting
+	// requests being upgraded. A request beyond it is refused before the
+	// upgrade with HTTP 503 and a Retry-After header. Zero means
+	// DefaultMaxConnections (10000).
 	MaxConnections int
 
 	// OriginPatterns, InsecureSkipVerify and CompressionMode are passed to
