@@ -16,8 +16,9 @@
 // SCRIPT FLUSH), that atomically creates the epoch when the topic has none
 // (a new random one: when Redis loses a topic, through expiry, FLUSHALL or
 // a restart without persistence, its sequence restarts under a new epoch),
-// increments the sequence, appends to the history stream trimmed to
-// exactly Options.HistorySize entries, replaces the snapshot, refreshes
+// increments the sequence, appends to the history stream (trimmed to
+// about Options.HistorySize entries; Recover serves exactly that many),
+// replaces the snapshot, refreshes
 // the expiry of every key and PUBLISHes the encoded publication. Epoch and
 // sequence live in one hash so that they can only be lost together: a
 // sequence number is never reused within an epoch.

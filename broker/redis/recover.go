@@ -10,8 +10,9 @@ import (
 	"github.com/fanout-go/fanout"
 )
 
-// Recover returns topic's head, its snapshot and up to limit of its
-// newest stored messages after after.Seq when after is in the current
+// Recover returns topic's head, its snapshot and up to limit (at most
+// Options.HistorySize) of its newest stored messages after after.Seq when
+// after is in the current
 // epoch (from the start of the epoch when after.Epoch is empty, none when
 // it names another epoch), read from Redis as one atomic step. A topic Redis does not hold gets a new epoch, kept for its next
 // publishes, and Seq 0. Recover refreshes the expiry of the topic's keys.
@@ -24,7 +25,7 @@ func (b *Broker) Recover(ctx context.Context, topic string, after fanout.Positio
 	}
 	k := b.keysFor(topic)
 	v, err := recoverScript.Run(ctx, b.client, []string{k.meta, k.hist, k.snap},
-		fanout.NewEpoch(), b.ttlArg, after.Epoch, strconv.FormatUint(after.Seq, 10), max(limit, 0)).Slice()
+		fanout.NewEpoch(), b.ttlArg, after.Epoch, strconv.FormatUint(after.Seq, 10), max(limit, 0), b.histArg).Slice()
 	if err != nil {
 		return fanout.Recovery{}, fmt.Errorf("fanout/redis: recover %q: %w", topic, err)
 	}
