@@ -144,3 +144,17 @@ func TestMaxConnections(t *testing.T) {
 	require.Eventually(t, func() bool { return s.h.Len() == 1 }, testTimeout, time.Millisecond)
 	s.dial(t)
 }
+
+// TestResubscribeAll: with the defaults, a client may subscribe to as many
+// topics as it may hold, all at once (as after a reconnect).
+func TestResubscribeAll(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, nil, ws.Options{})
+	c := s.dial(t)
+	for i := range ws.DefaultMaxTopics {
+		c.subscribe(fmt.Sprintf("t%d", i))
+	}
+	for range ws.DefaultMaxTopics {
+		require.Equal(t, "subscribed", c.next().Type)
+	}
+}

@@ -51,6 +51,7 @@ type conn struct {
 	// Reading state, owned by the reading loop.
 	limit   bucket
 	invalid int // invalid commands in a row
+	limited int // rate-limited commands in a row
 }
 
 func newConn(h *Handler, wsc *websocket.Conn, nc net.Conn, r *http.Request) *conn {
@@ -112,15 +113,34 @@ func (c *conn) readCommand() bool {
 		// Closing: the loop goes on reading only to see the peer's close.
 	case typ != websocket.MessageText:
 		c.closeAfterReplies(transport.CloseProtocolViolation)
-	case !c.handle(b):
-		c.invalid++
-		if c.invalid >= maxInvalid {
-			c.closeAfterReplies(transport.CloseProtocolViolation)
-		}
 	default:
-		c.invalid = 0
+		c.count(c.handle(b))
 	}
 	return true
+}
+
+// Outcomes of a command, for the protocol-violation rule.
+const (
+	served  = iota // answered by the hub, even with an error
+	invalid        // malformed or unknown
+	limited        // over the command rate
+)
+
+// count applies the protocol-violation rule: maxInvalid invalid commands
+// in a row, or more rate-limited ones in a row than the burst (a client
+// that ignores rate_limited), close the connection with 4002.
+func (c *conn) count(outcome int) {
+	switch outcome {
+	case served:
+		c.invalid, c.limited = 0, 0
+	case invalid:
+		c.invalid++
+	case limited:
+		c.limited++
+	}
+	if c.invalid >= maxInvalid || c.limited > c.h.opts.CommandBurst {
+		c.closeAfterReplies(transport.CloseProtocolViolation)
+	}
 }
 
 // lingerTime bounds how long linger waits for the peer.
@@ -156,19 +176,18 @@ func readAll(r io.Reader, b []byte) ([]byte, error) {
 	}
 }
 
-// handle answers one command and reports whether it was a valid one (an
-// answer from the hub, even an error, counts as valid).
-func (c *conn) handle(b []byte) bool {
+// handle answers one command and returns its outcome.
+func (c *conn) handle(b []byte) int {
 	if !c.limit.take(time.Now()) {
 		cmd, _ := transport.ParseCommand(b) // for the id and topic to echo
 		c.replyError(transport.Errorf(transport.CodeRateLimited,
 			"more than %g commands per second; retry later", c.h.opts.CommandRate), cmd)
-		return false
+		return limited
 	}
 	cmd, err := transport.ParseCommand(b)
 	if err != nil {
 		c.replyError(transport.FromError(err), cmd)
-		return false
+		return invalid
 	}
 	switch cmd.Action {
 	case transport.ActionSubscribe:
@@ -182,7 +201,7 @@ func (c *conn) handle(b []byte) bool {
 			return transport.AppendUnsubscribed(b, cmd.Topic, transport.ReasonRequested, cmd.ID, cmd.HasID)
 		})
 	}
-	return true
+	return served
 }
 
 func (c *conn) subscribe(cmd transport.Command) {

@@ -20,8 +20,8 @@ const (
 	DefaultMaxConnections = 10000
 )
 
-// maxInvalid is how many invalid commands in a row (malformed, unknown,
-// rate limited) a connection may send before it is closed with
+// maxInvalid is how many invalid commands in a row (malformed or with an
+// unknown action) a connection may send before it is closed with
 // transport.CloseProtocolViolation.
 const maxInvalid = 10
 
@@ -59,10 +59,13 @@ type Options struct {
 
 	// CommandRate is the sustained rate of commands a connection may send,
 	// per second, and CommandBurst the burst above it (a token bucket).
-	// A command beyond them is answered with the code rate_limited; a
-	// connection that sends maxInvalid (10) rejected or invalid commands in
-	// a row is closed with transport.CloseProtocolViolation (4002). Zero
-	// means DefaultCommandRate (20/s) and DefaultCommandBurst (50).
+	// A command beyond them is answered with the code rate_limited. A
+	// connection that sends more rate-limited commands in a row than
+	// CommandBurst, or 10 malformed ones in a row, is closed with
+	// transport.CloseProtocolViolation (4002). Zero means
+	// DefaultCommandRate (20/s), and for the burst the larger of
+	// DefaultCommandBurst (50) and MaxTopics, so that a reconnecting client
+	// may resubscribe all its topics at once.
 	CommandRate  float64
 	CommandBurst int
 
@@ -111,7 +114,7 @@ func (o Options) withDefaults() Options {
 		o.CommandRate = DefaultCommandRate
 	}
 	if o.CommandBurst <= 0 {
-		o.CommandBurst = DefaultCommandBurst
+		o.CommandBurst = max(DefaultCommandBurst, o.MaxTopics)
 	}
 	if o.ReadLimit <= 0 {
 		o.ReadLimit = DefaultReadLimit
