@@ -48,10 +48,13 @@ func idleConns() int {
 }
 
 // BenchmarkIdleConnection measures what an idle connection, subscribed to
-// one topic, costs the server: B/conn is the growth of the heap in use and
-// of the goroutine stacks (runtime.MemStats HeapInuse+StackInuse, after
+// one topic, costs the server: B/conn is the growth of the live heap and
+// of the goroutine stacks (runtime.MemStats HeapAlloc+StackInuse, after
 // two GCs) divided by the connections, with heap-B/conn and stack-B/conn
 // its two parts, and goroutines/conn the growth of runtime.NumGoroutine.
+// HeapAlloc after a GC counts the live objects (rounded up to their size
+// classes); HeapInuse would count whole spans, and so depend on how full
+// the spans left by earlier benchmarks in the process are.
 // The clients are in a child process (see TestIdleClients). The
 // measurement runs once per sub-benchmark and -count, at its first call:
 // the iteration count and ns/op mean nothing (ns/op is reported as 0).
@@ -97,7 +100,7 @@ func readState() serverState {
 	runtime.GC() // the second clears the pools' victim caches
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return serverState{heap: ms.HeapInuse, stack: ms.StackInuse, goroutines: runtime.NumGoroutine()}
+	return serverState{heap: ms.HeapAlloc, stack: ms.StackInuse, goroutines: runtime.NumGoroutine()}
 }
 
 // measureIdle starts impl's server, has a child process open n idle
