@@ -178,9 +178,14 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	}
 }
 
+// closeGrace bounds how long Close waits for close handshakes before it
+// cuts the connections whose peers have not answered.
+const closeGrace = 2 * time.Second
+
 // Close closes every connection now with 1001 (going away), so that their
 // clients reconnect with backoff and resume, and waits for their
-// goroutines to end. It is idempotent and returns nil.
+// goroutines to end. Peers that do not answer the close handshake within
+// 2 seconds are cut. It is idempotent and returns nil.
 func (h *Handler) Close() error {
 	h.startClosing()
 	h.mu.Lock()
@@ -192,7 +197,19 @@ func (h *Handler) Close() error {
 	h.mu.Unlock()
 	var closers sync.WaitGroup
 	h.closeAll(&closers, conns, websocket.StatusGoingAway)
-	closers.Wait()
+	done := make(chan struct{})
+	go func() {
+		closers.Wait()
+		close(done)
+	}()
+	grace := time.NewTimer(closeGrace)
+	defer grace.Stop()
+	select {
+	case <-done:
+	case <-grace.C:
+		h.closeNow()
+		<-done
+	}
 	h.wg.Wait()
 	return nil
 }

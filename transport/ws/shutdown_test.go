@@ -125,3 +125,18 @@ func TestConnectAfterHubClosed(t *testing.T) {
 	c := s.dial(t)
 	assert.Equal(t, websocket.StatusGoingAway, c.closeStatus())
 }
+
+// TestCloseUnresponsive: Close ends connections whose peers never answer
+// the close handshake.
+func TestCloseUnresponsive(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, nil, ws.Options{})
+	for range 3 {
+		c := s.dial(t) // never reads, so never answers a close
+		c.subscribe("a")
+	}
+	require.Eventually(t, func() bool { return s.hub.Stats().Subscribers == 3 }, testTimeout, time.Millisecond)
+	require.NoError(t, s.h.Close())
+	assert.Equal(t, 0, s.h.Len())
+	assert.Equal(t, 0, s.hub.Stats().Subscribers)
+}
