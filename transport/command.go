@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // Actions of a Command.
@@ -50,8 +51,8 @@ type rawCommand struct {
 	Action *string      `json:"action"`
 	Topic  *string      `json:"topic"`
 	Epoch  *string      `json:"epoch"`
-	Since  *json.Number `json:"since"`
-	ID     *json.Number `json:"id"`
+	Since  json.RawMessage `json:"since"`
+	ID     json.RawMessage `json:"id"`
 }
 
 // ParseCommand parses one command. On failure the error is a
@@ -61,7 +62,6 @@ type rawCommand struct {
 func ParseCommand(b []byte) (Command, error) {
 	var raw rawCommand
 	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
 	if err := dec.Decode(&raw); err != nil {
 		return Command{}, Errorf(CodeBadRequest, "command is not a JSON object: %v", simplify(err))
 	}
@@ -70,7 +70,7 @@ func ParseCommand(b []byte) (Command, error) {
 	}
 	var c Command
 	if raw.ID != nil {
-		id, err := parseUint(*raw.ID, "id")
+		id, err := parseUint(raw.ID, "id")
 		if err != nil {
 			return c, err
 		}
@@ -94,7 +94,7 @@ func ParseCommand(b []byte) (Command, error) {
 	case c.Action != ActionSubscribe:
 		return c, Errorf(CodeBadRequest, `"epoch" and "since" belong to subscribe`)
 	default:
-		since, err := parseUint(*raw.Since, "since")
+		since, err := parseUint(raw.Since, "since")
 		if err != nil {
 			return c, err
 		}
@@ -103,10 +103,13 @@ func ParseCommand(b []byte) (Command, error) {
 	return c, nil
 }
 
-func parseUint(n json.Number, field string) (uint64, error) {
-	var v uint64
-	if _, err := fmt.Sscan(n.String(), &v); err != nil || n.String() != fmt.Sprint(v) || v > maxID {
-		return 0, Errorf(CodeBadRequest, "%q must be an integer from 0 to 2^53, not %s", field, n)
+// parseUint reads a JSON number literal that is an integer from 0 to 2^53,
+// written without sign, fraction, exponent or leading zeros; a string such
+// as "7" is refused.
+func parseUint(raw json.RawMessage, field string) (uint64, error) {
+	v, err := strconv.ParseUint(string(raw), 10, 64)
+	if err != nil || v > maxID || (len(raw) > 1 && raw[0] == '0') {
+		return 0, Errorf(CodeBadRequest, "%q must be an integer from 0 to 2^53, not %.40s", field, raw)
 	}
 	return v, nil
 }

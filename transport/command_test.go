@@ -38,6 +38,12 @@ func TestParseCommand(t *testing.T) {
 			transport.Command{Action: "subscribe", Topic: "a b"}, ""},
 
 		{"empty", ``, transport.Command{}, transport.CodeBadRequest},
+		{"id a string", `{"action":"subscribe","topic":"a","id":"7"}`, transport.Command{}, transport.CodeBadRequest},
+		{"since a string", `{"action":"subscribe","topic":"a","epoch":"e","since":"4"}`,
+			transport.Command{Action: "subscribe", Topic: "a"}, transport.CodeBadRequest},
+		{"since null", `{"action":"subscribe","topic":"a","epoch":"e","since":null}`,
+			transport.Command{Action: "subscribe", Topic: "a"}, transport.CodeBadRequest},
+		{"id with leading zero", `{"action":"subscribe","topic":"a","id":07}`, transport.Command{}, transport.CodeBadRequest},
 		{"not JSON", `subscribe a`, transport.Command{}, transport.CodeBadRequest},
 		{"truncated", `{"action":"subscribe"`, transport.Command{}, transport.CodeBadRequest},
 		{"array", `[]`, transport.Command{}, transport.CodeBadRequest},
