@@ -95,11 +95,17 @@ func (e *env) connect(transport string, n int) error {
 	return nil
 }
 
-// run publishes count messages as fast as the pacing allows and waits
-// until every client has received them all. It returns the time taken
-// and the merged latencies.
+// run publishes count messages as fast as the pacing allows (paceBlock,
+// paceDepth) and waits until every client has received them all. It
+// returns the time taken and the merged latencies.
 func (e *env) run(count int) (time.Duration, *hist, error) {
-	p := newPacer(e.seq, uint64(count), paceBlock, len(e.clients))
+	return e.runPaced(count, paceBlock, paceDepth)
+}
+
+// runPaced is run with blocks of size messages, depth blocks ahead of the
+// slowest client.
+func (e *env) runPaced(count, size, depth int) (time.Duration, *hist, error) {
+	p := newPacer(e.seq, uint64(count), uint64(size), len(e.clients))
 	for _, c := range e.clients {
 		r := c.recv()
 		r.lat.reset()
@@ -122,8 +128,8 @@ func (e *env) run(count int) (time.Duration, *hist, error) {
 	start := time.Now()
 	for i := range count {
 		seq := e.seq + 1
-		if i%paceBlock == 0 && i/paceBlock >= paceDepth {
-			if err := wait(i/paceBlock - paceDepth); err != nil {
+		if i%size == 0 && i/size >= depth {
+			if err := wait(i/size - depth); err != nil {
 				return 0, nil, err
 			}
 		}
