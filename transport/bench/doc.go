@@ -5,8 +5,11 @@
 // per connection and a writer that coalesces everything queued into one
 // frame or one flush.
 //
-// The package has no API: everything is in its test files. See
-// BenchmarkBroadcast and BenchmarkIdleConnection, and the "Transports"
-// section of BENCHMARKS.md at the repository root for results and the
-// commands that produce them.
+// The package has no API: everything is in its test files.
+// BenchmarkBroadcast measures the highest broadcast rate without loss,
+// BenchmarkLatency the broadcast of one message at a time, and
+// BenchmarkIdleConnection what an idle subscribed connection costs the
+// server (its clients run in a child process). The "Transports" section of
+// BENCHMARKS.md at the repository root has the results and the commands
+// that produce them.
 package bench
