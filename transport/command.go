@@ -48,9 +48,9 @@ func Errorf(code, format string, args ...any) *ProtocolError {
 }
 
 type rawCommand struct {
-	Action *string      `json:"action"`
-	Topic  *string      `json:"topic"`
-	Epoch  *string      `json:"epoch"`
+	Action *string         `json:"action"`
+	Topic  *string         `json:"topic"`
+	Epoch  *string         `json:"epoch"`
 	Since  json.RawMessage `json:"since"`
 	ID     json.RawMessage `json:"id"`
 }
