@@ -33,6 +33,9 @@ type stream struct {
 	// Owned by the writer (the goroutine that set stRunning).
 	cur cursor
 	pre []byte // bytes to write before the next events: head, retry, errors
+	// runFn is s.runAsync, bound by the first trigger that starts a
+	// writer: "go s.runAsync()" would allocate a closure at every start.
+	runFn func()
 
 	// The connection: conn when hijacked, else w and rc.
 	w  http.ResponseWriter
@@ -70,7 +73,10 @@ func (s *stream) trigger() {
 			break
 		}
 	}
-	go s.runAsync()
+	if s.runFn == nil {
+		s.runFn = s.runAsync // once per stream; trigger holds stRunning
+	}
+	go s.runFn()
 }
 
 func (s *stream) runAsync() {
