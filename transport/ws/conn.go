@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"math"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,17 +18,19 @@ import (
 	"github.com/fanout-go/fanout/transport"
 )
 
-// conn is one WebSocket connection: its subscriber, the reading loop run by
-// ServeHTTP's goroutine, and the state of its writer and keepalive.
+// conn is one WebSocket connection: its subscriber, its reading loop (on a
+// goroutine of the handler), and the state of its writer and keepalive.
 type conn struct {
 	h   *Handler
 	ws  *websocket.Conn
-	nc  net.Conn // the hijacked connection under ws, to cut it at once
-	r   *http.Request
+	nc  net.Conn      // the hijacked connection under ws, to cut it at once
+	r   *http.Request // the upgrade request, with ctx as its context; nil without Auth.Subscribe
+	srv *http.Server  // the server of the upgrade request, if known: its ErrorLog logs panics
 	sub *fanout.Subscriber
 
-	// ctx bounds the hub calls of the reading loop (a snapshot loader);
-	// cancel is called when the connection closes.
+	// ctx bounds the hub calls of the commands (a snapshot loader) and
+	// carries the upgrade request's values; cancel is called when the
+	// connection closes.
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -48,16 +52,28 @@ type conn struct {
 	callbacks sync.WaitGroup
 	ping      *time.Timer // keepalive; nil when disabled
 
-	// Reading state, owned by the reading loop.
-	limit   bucket
-	invalid int // invalid commands in a row
-	limited int // rate-limited commands in a row
+	// Command state, owned by the reading loop and, while the loop waits
+	// for it, by the goroutine answering one command (see readCommand).
+	limit    bucket
+	invalid  int    // invalid commands in a row
+	limited  int    // rate-limited commands in a row
+	cmd      []byte // the command being answered
+	failed   bool   // answering a command panicked: end the connection
+	handling sync.WaitGroup
+	handleFn func() // c.handleCommand, made once
 }
 
 func newConn(h *Handler, wsc *websocket.Conn, nc net.Conn, r *http.Request) *conn {
-	c := &conn{h: h, ws: wsc, nc: nc, r: r, idle: make(chan struct{}, 1)}
+	c := &conn{h: h, ws: wsc, nc: nc, idle: make(chan struct{}, 1)}
 	c.writeFn = c.write
-	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.handleFn = c.handleCommand
+	// net/http cancels r's context when ServeHTTP returns: keep its values,
+	// and end it with the connection instead.
+	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(r.Context()))
+	if h.opts.Auth.Subscribe != nil {
+		c.r = r.WithContext(c.ctx) // else not kept: a request holds 1 to 2 KiB
+	}
+	c.srv, _ = r.Context().Value(http.ServerContextKey).(*http.Server)
 	c.limit = newBucket(h.opts.CommandRate, h.opts.CommandBurst, time.Now())
 	wsc.SetReadLimit(h.opts.ReadLimit)
 	c.sub = h.hub.NewSubscriber(fanout.SubscriberOptions{
@@ -69,8 +85,8 @@ func newConn(h *Handler, wsc *websocket.Conn, nc net.Conn, r *http.Request) *con
 	return c
 }
 
-// serve runs the connection on ServeHTTP's goroutine until it closes, then
-// releases everything it holds, even if an authorization hook panics.
+// serve runs the connection's reading loop until the connection closes,
+// then releases everything it holds, even on a panic.
 func (c *conn) serve() {
 	defer c.teardown()
 	if c.sub.Err() != nil {
@@ -114,9 +130,47 @@ func (c *conn) readCommand() bool {
 	case typ != websocket.MessageText:
 		c.closeAfterReplies(transport.CloseProtocolViolation)
 	default:
-		c.count(c.handle(b))
+		// Answer on a goroutine of its own, and wait: commands stay in
+		// order and under the rate limit, and the hub calls and hooks
+		// (tens of frames deep) do not grow this goroutine's stack, which
+		// an idle connection would keep.
+		c.cmd = b
+		c.handling.Add(1)
+		go c.handleFn() // a func value made once, like the writer's
+		c.handling.Wait()
+		c.cmd = nil
+		return !c.failed
 	}
 	return true
+}
+
+// handleCommand answers c.cmd for the reading loop, which waits for it. A
+// panic (an authorization hook's) is logged and ends the connection.
+func (c *conn) handleCommand() {
+	defer c.handling.Done()
+	defer func() {
+		if v := recover(); v != nil {
+			c.failed = true
+			c.logPanic(v)
+		}
+	}()
+	c.count(c.handle(c.cmd))
+}
+
+// logPanic logs a panic that ended the connection, with its stack, as
+// net/http does for a handler: to the server's ErrorLog, or the standard
+// logger. It must be called by the deferred function that recovered v.
+func (c *conn) logPanic(v any) {
+	if v == http.ErrAbortHandler {
+		return // a deliberate abort, which net/http does not log either
+	}
+	buf := make([]byte, 64<<10)
+	buf = buf[:runtime.Stack(buf, false)]
+	logf := log.Printf
+	if c.srv != nil && c.srv.ErrorLog != nil {
+		logf = c.srv.ErrorLog.Printf
+	}
+	logf("fanout: ws: panic serving %s: %v\n%s", c.nc.RemoteAddr(), v, buf)
 }
 
 // Outcomes of a command, for the protocol-violation rule.

@@ -2,11 +2,21 @@
 // with github.com/coder/websocket.
 //
 // Each connection is one fanout.Subscriber. An idle connection costs one
-// goroutine, the one running ServeHTTP, which reads the client's commands.
-// A writer goroutine exists only while the connection has something to
-// write: it drains the subscriber's queue into as few text frames as
-// possible, messages separated by '\n', and ends when the queue is empty.
-// Keepalive pings run on a timer, not a goroutine.
+// goroutine: its reading loop, which the Handler starts after the upgrade
+// and owns (Shutdown and Close wait for it); ServeHTTP returns at once, so
+// that net/http drops its own state for the connection. Each command the
+// client sends is answered on a short-lived goroutine while the reading
+// loop waits, so that the reading loop's stack stays small. A writer
+// goroutine exists only while the connection has something to write: it
+// drains the subscriber's queue into as few text frames as possible,
+// messages separated by '\n', and ends when the queue is empty. Keepalive
+// pings run on a timer, not a goroutine.
+//
+// Connections must use HTTP/1.1: coder/websocket does not support
+// WebSockets over HTTP/2 (RFC 8441). A request whose ResponseWriter cannot
+// be hijacked (an HTTP/2 stream, or a middleware's wrapper that neither
+// implements http.Hijacker nor has an Unwrap method) is answered with
+// HTTP 501.
 package ws
 
 import (
@@ -40,7 +50,7 @@ type Handler struct {
 	hurry    chan struct{} // closed by Close: stop pacing, close the rest now
 	closed   bool          // hurry is closed
 
-	wg sync.WaitGroup // admitted requests (ServeHTTP calls past admission)
+	wg sync.WaitGroup // admitted requests: ServeHTTP calls past admission, then their connections' goroutines
 }
 
 // NewHandler returns a handler serving hub's topics with opts.
@@ -60,19 +70,37 @@ func NewHandler(hub *fanout.Hub, opts Options) *Handler {
 }
 
 // ServeHTTP authorizes the request with Options.Auth.Connect (HTTP 403 on
-// denial), upgrades it and serves the connection until it closes. Requests
-// beyond Options.MaxConnections, and requests arriving after Shutdown or
-// Close began, are answered with HTTP 503 and Retry-After.
+// denial), upgrades it and returns, leaving the connection to a goroutine
+// of the handler until it closes. Requests beyond Options.MaxConnections,
+// and requests arriving after Shutdown or Close began, are answered with
+// HTTP 503 and Retry-After.
+//
+// net/http cancels r's context when ServeHTTP returns; the request that
+// Options.Auth.Subscribe receives carries r's context values, and its
+// context is done when the connection closes. A panic in a hook closes the
+// connection and is logged to the http.Server's ErrorLog (or the log
+// package's standard logger), as net/http does for a handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.admit() {
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, "fanout: the server is at capacity or shutting down; retry later", http.StatusServiceUnavailable)
 		return
 	}
-	defer h.release()
+	started := false
+	defer func() {
+		if !started {
+			h.release()
+		}
+	}()
 
 	if err := h.opts.Auth.AllowConnect(r); err != nil {
 		http.Error(w, err.Error(), http.StatusForbidden)
+		return
+	}
+	if !canHijack(w) {
+		// hijackWriter implements http.Hijacker whatever w is: with it,
+		// websocket.Accept would answer 101 and only then fail to hijack.
+		http.Error(w, "fanout: this connection cannot be upgraded to a WebSocket (HTTP/2, or a ResponseWriter without http.Hijacker); connect with HTTP/1.1", http.StatusNotImplemented)
 		return
 	}
 	hw := &hijackWriter{ResponseWriter: w}
@@ -87,7 +115,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if code := h.register(c); code != 0 {
 		c.close(code) // Shutdown or Close began during the upgrade
 	}
+	started = true
+	go h.run(c) // releases the admission when the connection ends
+}
+
+// run serves c on a goroutine that h.wg counts (from admit), until the
+// connection closes. A panic is logged and ends the connection, whose
+// teardown has run by then.
+func (h *Handler) run(c *conn) {
+	defer h.release()
 	defer h.unregister(c)
+	defer func() {
+		if v := recover(); v != nil {
+			c.logPanic(v)
+		}
+	}()
 	c.serve()
 }
 

@@ -2,7 +2,6 @@ package ws_test
 
 import (
 	"fmt"
-	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
@@ -263,8 +262,9 @@ func TestCompression(t *testing.T) {
 	}
 }
 
-// TestHookPanic: a panicking authorization hook ends its connection (net/http
-// recovers the panic) without leaking its subscriber or goroutines.
+// TestHookPanic: a panicking authorization hook ends its connection
+// without leaking its subscriber or goroutines, and the panic is logged to
+// the server's ErrorLog.
 func TestHookPanic(t *testing.T) {
 	t.Parallel()
 	hub := fanout.NewHub(fanout.Options{})
@@ -273,7 +273,8 @@ func TestHookPanic(t *testing.T) {
 		Subscribe: func(*http.Request, string) error { panic("hook bug") },
 	}})
 	srv := httptest.NewUnstartedServer(h)
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	logged := make(chan string, 10)
+	srv.Config.ErrorLog = log.New(chanWriter(logged), "", 0)
 	srv.Start()
 	t.Cleanup(func() {
 		require.NoError(t, h.Close())
@@ -286,4 +287,24 @@ func TestHookPanic(t *testing.T) {
 	_, _, err = c.Read(ctxT(t))
 	require.Error(t, err)
 	require.Eventually(t, func() bool { return h.Len() == 0 && hub.Stats().Subscribers == 0 }, testTimeout, time.Millisecond)
+	var line string
+	select {
+	case line = <-logged:
+	case <-time.After(testTimeout):
+		t.Fatal("the panic was not logged")
+	}
+	assert.Contains(t, line, "panic serving")
+	assert.Contains(t, line, "hook bug")
+}
+
+// chanWriter sends each write to a channel, dropping it when the channel
+// is full.
+type chanWriter chan string
+
+func (w chanWriter) Write(p []byte) (int, error) {
+	select {
+	case w <- string(p):
+	default:
+	}
+	return len(p), nil
 }
