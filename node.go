@@ -47,6 +47,7 @@ type node struct {
 	closed  bool
 	leaving map[string]chan struct{} // topics being unsubscribed; closed when done
 	pending []string                 // leaving topics the sweeper has yet to unsubscribe
+	retry   chan struct{}            // closed (and replaced) to make waiting repairs retry now
 
 	received   atomic.Uint64
 	repairs    atomic.Uint64
@@ -77,6 +78,7 @@ func newNode(h *Hub) *node {
 		timeout: h.opts.BrokerTimeout,
 		linger:  sweepInterval,
 		leaving: make(map[string]chan struct{}),
+		retry:   make(chan struct{}),
 	}
 	if n.timeout <= 0 {
 		n.timeout = DefaultBrokerTimeout
@@ -193,6 +195,8 @@ func (n *node) subscribe(ctx context.Context, t *topic) (rec Recovery, mark int,
 	return rec, mark, err
 }
 
+var _ Sink = (*Hub)(nil)
+
 // Receive hands the hub a publication from its broker; it is the
 // broker-facing side of the hub (Hub implements Sink) and applications do
 // not call it. A publication that follows the topic's head is delivered
@@ -241,6 +245,7 @@ func (h *Hub) Reconnected() {
 		return
 	}
 	n.reconnects.Add(1)
+	n.retryNow()
 	for i := range h.shards {
 		sh := &h.shards[i]
 		sh.mu.RLock()

@@ -86,31 +86,47 @@ func (n *node) repair(t *topic) {
 	}
 }
 
-// wait waits for d, or for the hub to close (false).
+// wait waits for d, or until the broker reports it reconnected, or for
+// the hub to close (false).
 func (n *node) wait(d time.Duration) bool {
+	n.mu.Lock()
+	retry := n.retry
+	n.mu.Unlock()
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case <-timer.C:
-		return true
+	case <-retry:
 	case <-n.ctx.Done():
 		return false
 	}
+	return true
+}
+
+// retryNow wakes the repairs waiting to retry.
+func (n *node) retryNow() {
+	n.mu.Lock()
+	close(n.retry)
+	n.retry = make(chan struct{})
+	n.mu.Unlock()
 }
 
 // installLocked brings t's state (epoch, head, history, snapshot) up to
 // rec and gives every subscriber what it missed: the missing updates when
 // the epoch is the same and history reaches back to them and they fit the
-// subscriber's queue, else a Reset with the snapshot. initial is set when
-// the topic is being bound and has no subscriber yet.
+// subscriber's queue, else a Reset with the snapshot. A head behind ours
+// in the same epoch (a broker that lost data without changing the epoch)
+// resets too: the broker is the authority, and otherwise its next
+// publications would be dropped as duplicates. initial is set when the
+// topic is being bound and has no subscriber yet.
 func (n *node) installLocked(t *topic, rec Recovery, mark int, now time.Time, initial bool) {
 	old := Position{Epoch: t.epoch, Seq: t.seq}
 	same := !initial && rec.Head.Epoch == t.epoch
-	if same && rec.Head.Seq <= t.seq {
+	if same && rec.Head.Seq == t.seq {
 		return // nothing missed
 	}
 	msgs := contiguous(rec)
-	if same && len(msgs) > 0 && msgs[0].Seq <= t.seq+1 {
+	if same && rec.Head.Seq > t.seq && len(msgs) > 0 && msgs[0].Seq <= t.seq+1 {
 		for _, m := range msgs {
 			if m.Seq > t.seq {
 				t.hist.push(m, t.cfg.HistorySize)

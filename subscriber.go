@@ -112,7 +112,8 @@ func (h *Hub) NewSubscriber(opts SubscriberOptions) *Subscriber {
 // Without a snapshot, the subscriber receives the updates published after
 // Subscribe returns.
 //
-// Subscribe blocks only while the loader runs; ctx bounds that wait.
+// Subscribe blocks only while the loader runs or, on a hub with a broker,
+// while the hub subscribes the topic at the broker; ctx bounds that wait.
 func (s *Subscriber) Subscribe(ctx context.Context, topic string) error {
 	if err := s.join(ctx, topic, nil); err != nil {
 		return fmt.Errorf("subscribe %q: %w", topic, err)

@@ -71,6 +71,9 @@ func testPublishSequence(t *testing.T, be Backend) {
 	if rec := recoverTopic(t, b, "seq.a", fanout.Position{}, 0); rec.Head != (fanout.Position{Epoch: epoch, Seq: 3}) {
 		t.Fatalf("head %v, want %s:3", rec.Head, epoch)
 	}
+	if err := b.Health(); err != nil {
+		t.Fatalf("a working broker reports %v", err)
+	}
 }
 
 func testSubscribeDelivers(t *testing.T, be Backend) {
