@@ -84,6 +84,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 		{"HubsJoinSnapshot", testHubsJoinSnapshot},
 		{"HubsResumeElsewhere", testHubsResumeElsewhere},
 		{"HubsDataLoss", testHubsDataLoss},
+		{"HubsOutage", testHubsOutage},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package brokertest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -176,5 +177,50 @@ func testHubsDataLoss(t *testing.T, be Backend) {
 	pos = hubPublish(t, hubs[0], "lost", payload(2), nil)
 	for _, s := range subs {
 		expect(t, next(t, s), fanout.Update, pos, payload(2))
+	}
+}
+
+// testHubsOutage: while the backend is down, publishing fails with
+// fanout.ErrBroker; once it is back, every node carries on from where it
+// was, without a gap or a reset.
+func testHubsOutage(t *testing.T, be Backend) {
+	if be.SetDown == nil {
+		t.Skip("Backend.SetDown is not set")
+	}
+	hubs := be.hubs(t, 2)
+	subs := []*fanout.Subscriber{subscriber(t, hubs[0], "outage", nil), subscriber(t, hubs[1], "outage", nil)}
+	type sent struct {
+		pos  fanout.Position
+		data []byte
+	}
+	var published []sent
+	try := func(h *fanout.Hub) error {
+		data := payload(uint64(100 + len(published)))
+		pos, err := h.Publish("outage", data)
+		if err == nil {
+			published = append(published, sent{pos, data})
+		} else if !errors.Is(err, fanout.ErrBroker) {
+			t.Fatalf("publish: %v, want success or an error wrapping fanout.ErrBroker", err)
+		}
+		return err
+	}
+	if err := try(hubs[0]); err != nil {
+		t.Fatal(err)
+	}
+	be.SetDown(t, true)
+	up := false
+	defer func() {
+		if !up {
+			be.SetDown(t, false)
+		}
+	}()
+	eventually(t, "a publish to fail", func() bool { return try(hubs[1]) != nil })
+	be.SetDown(t, false)
+	up = true
+	eventually(t, "a publish to succeed", func() bool { return try(hubs[1]) == nil })
+	for _, s := range subs {
+		for _, p := range published {
+			expect(t, next(t, s), fanout.Update, p.pos, p.data)
+		}
 	}
 }
