@@ -365,3 +365,64 @@ func TestNodeDropsDuplicatesAndStalePublications(t *testing.T) {
 	p3 := nodePublish(t, hubs[0], "t", 3)
 	nodeExpect(t, s, fanout.Update, p3, "u3")
 }
+
+// TestNodeNoSilentGapUnderLoss publishes on two topics from three nodes
+// while the broker drops publications to some nodes and once loses its
+// data: every subscriber on every node sees each topic as an unbroken
+// run of updates, broken only by Resets, up to the final head.
+func TestNodeNoSilentGapUnderLoss(t *testing.T) {
+	const perTopic = 400
+	topics := []string{"a", "b"}
+	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{HistorySize: 16})
+	hubs, conns := nodeHubs(t, mb, 3, fanout.Options{})
+	type watcher struct {
+		s     *fanout.Subscriber
+		topic string
+	}
+	var watchers []watcher
+	for _, h := range hubs {
+		for _, topic := range topics {
+			watchers = append(watchers, watcher{nodeSub(t, h, topic), topic}, watcher{nodeSub(t, h, topic), topic})
+		}
+	}
+	heads := make([]fanout.Position, len(topics))
+	for i := range perTopic {
+		switch {
+		case i == perTopic/2:
+			mb.Flush()
+		case i%37 == 0 && i < perTopic-10: // nothing dropped at the end, so every loss is noticed
+			conns[i%3].DropNext(1 + i%20)
+		}
+		for k, topic := range topics {
+			heads[k] = nodePublish(t, hubs[(i+k)%3], topic, i)
+		}
+	}
+	for _, w := range watchers {
+		head := heads[0]
+		if w.topic == "b" {
+			head = heads[1]
+		}
+		var at fanout.Position
+		for at != head {
+			d := nodeNext(t, w.s)
+			require.Equal(t, w.topic, d.Topic)
+			require.False(t, d.Gap)
+			if d.Kind == fanout.Update && at.Epoch == "" {
+				require.Equal(t, uint64(1), d.Seq, "joined before the first publish")
+			} else if d.Kind == fanout.Update {
+				require.Equal(t, at.Epoch, d.Epoch, "an update in another epoch without a reset")
+				require.Equal(t, at.Seq+1, d.Seq, "a silent gap")
+			}
+			at = d.Position()
+		}
+	}
+	var repairs, resets uint64
+	for _, h := range hubs {
+		st := h.Stats()
+		repairs += st.Repairs
+		resets += st.Resets
+	}
+	t.Logf("repairs %d, resets %d", repairs, resets)
+	assert.NotZero(t, repairs)
+	assert.NotZero(t, resets)
+}
