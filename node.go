@@ -30,8 +30,19 @@ const (
 )
 
 // node is the hub's side of a broker: it binds topics to the broker,
-// applies what the broker delivers and repairs gaps. Lock order: shard,
-// then topic, then node.
+// applies what the broker delivers and repairs gaps.
+//
+// A topic with local subscribers mirrors the broker's: its epoch, head,
+// snapshot and history are the broker's, and every local subscriber has
+// been given everything up to the head. A publication that extends the
+// head is applied at once; anything else (a gap, another epoch) is
+// stashed and a repairer asks the broker with Recover what was missed,
+// installs it, gives each subscriber what it lacks as a resume from the
+// old head would (the missing updates, or a Reset), then applies the
+// stash. While a topic is being bound or repaired, publications are
+// stashed, in order, up to maxStash; beyond it they are dropped and the
+// repair runs again. No I/O happens under a lock. Lock order: shard, then
+// topic, then node.
 type node struct {
 	h       *Hub
 	b       Broker
