@@ -1,0 +1,128 @@
+// Command gateway is one node of a multi-node scoreboard: a fanout.Hub
+// whose Options.Broker is a Redis broker, serving the scoreboard page,
+// /fanout.js, /ws and /events. With -feed it also runs the simulated feed,
+// publishing through the hub and so through Redis; every gateway on the
+// same Redis shows the same scores with the same (epoch, seq).
+//
+//	redis-server --port 6379 --save '' --appendonly no &
+//	go run ./example/gateway -addr localhost:8080 -feed
+//	go run ./example/gateway -addr localhost:8081
+//
+// (from broker/redis), then open both URLs it prints.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/broker/redis"
+	"github.com/fanout-go/fanout/examples/scoreboard/game"
+)
+
+// config holds the command line.
+type config struct {
+	addr  string // the listen address
+	redis string // the Redis server, host:port
+	feed  bool   // run the simulated feed on this gateway
+}
+
+func main() {
+	var cfg config
+	flag.StringVar(&cfg.addr, "addr", "localhost:8080", "the address to listen on")
+	flag.StringVar(&cfg.redis, "redis", "127.0.0.1:6379", "the Redis server, host:port")
+	flag.BoolVar(&cfg.feed, "feed", false, "run the simulated feed on this gateway (run it on one only)")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, cfg, slog.Default(), func(url string) {
+		fmt.Printf("gateway: open %s (Ctrl-C stops)\n", url)
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(1)
+	}
+}
+
+// shutdownTimeout bounds the drain of the connections at exit.
+const shutdownTimeout = 2 * time.Second
+
+// run serves the scoreboard on cfg.addr through Redis until ctx is done,
+// then drains the connections and closes the hub, which closes the broker.
+// It calls ready with the page's URL once it listens.
+func run(ctx context.Context, cfg config, log *slog.Logger, ready func(url string)) error {
+	br, err := redis.New(redis.Options{Addr: cfg.redis})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		_ = br.Close()
+		return err
+	}
+	hub := fanout.NewHub(fanout.Options{Broker: br})
+	defer hub.Close()
+	srv := game.NewServer(hub, game.ServerOptions{})
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex // guards errs
+		errs []error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+		cancel()
+	}
+	if cfg.feed {
+		feed := game.NewFeed(game.NewIngester(hub, log), game.FeedOptions{})
+		wg.Go(func() {
+			if err := feed.Run(ctx); err != nil {
+				fail(fmt.Errorf("feed: %w", err))
+			}
+		})
+	}
+	wg.Go(func() {
+		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			fail(fmt.Errorf("serve: %w", err))
+		}
+	})
+	ready(pageURL(cfg.addr, ln.Addr()))
+
+	<-ctx.Done()
+	sctx, stop := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer stop()
+	if err := errors.Join(httpSrv.Shutdown(sctx), srv.Shutdown(sctx)); err != nil {
+		log.Warn("shutdown: connections closed without a drain", "err", err)
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	return errors.Join(errs...)
+}
+
+// pageURL returns the URL to open: the host asked for (or localhost) and
+// the port listened on.
+func pageURL(addr string, bound net.Addr) string {
+	host, _, _ := net.SplitHostPort(addr)
+	_, port, _ := net.SplitHostPort(bound.String())
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}
