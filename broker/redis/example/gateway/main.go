@@ -32,9 +32,10 @@ import (
 
 // config holds the command line.
 type config struct {
-	addr  string // the listen address
-	redis string // the Redis server, host:port
-	feed  bool   // run the simulated feed on this gateway
+	addr  string  // the listen address
+	redis string  // the Redis server, host:port
+	feed  bool    // run the simulated feed on this gateway
+	rate  float64 // feed events per second
 }
 
 func main() {
@@ -42,6 +43,7 @@ func main() {
 	flag.StringVar(&cfg.addr, "addr", "localhost:8080", "the address to listen on")
 	flag.StringVar(&cfg.redis, "redis", "127.0.0.1:6379", "the Redis server, host:port")
 	flag.BoolVar(&cfg.feed, "feed", false, "run the simulated feed on this gateway (run it on one only)")
+	flag.Float64Var(&cfg.rate, "rate", 5, "feed events per second, with -feed")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -90,7 +92,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(url strin
 		cancel()
 	}
 	if cfg.feed {
-		feed := game.NewFeed(game.NewIngester(hub, log), game.FeedOptions{})
+		feed := game.NewFeed(game.NewIngester(hub, log), game.FeedOptions{Rate: cfg.rate})
 		wg.Go(func() {
 			if err := feed.Run(ctx); err != nil {
 				fail(fmt.Errorf("feed: %w", err))
