@@ -52,7 +52,11 @@
 //
 // With [Options.Broker], several hubs (gateway processes) share their
 // topics through a [Broker], which assigns the sequence numbers and keeps
-// history and snapshots, so that a client resumes on any node. The Redis
+// history and snapshots, so that a client resumes on any node, even one
+// that has not yet received what the client saw elsewhere. A node that
+// misses publications (a dropped message, a lost connection) fetches them
+// from the broker's history before delivering what follows, or resets its
+// subscribers when history cannot cover the hole. The Redis
 // and NATS brokers live in their own modules, broker/redis and
 // broker/nats; [NewMemoryBroker] connects hubs within one process.
 package fanout

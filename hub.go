@@ -271,6 +271,7 @@ func (h *Hub) createTopic(sh *shard, name string) (*topic, error) {
 // is cold, and queues its catch-up.
 func (h *Hub) join(ctx context.Context, name string, sn *subscription, from *Position) error {
 	sh := h.shardFor(name)
+	caughtUp := false
 	for {
 		if h.closed.Load() {
 			return ErrClosed
@@ -281,6 +282,16 @@ func (h *Hub) join(ctx context.Context, name string, sn *subscription, from *Pos
 		}
 		if h.node != nil && (t.link == nil || !t.link.bound) {
 			if err := h.node.bindUnlock(ctx, t); err != nil {
+				return err
+			}
+			continue
+		}
+		if h.node != nil && !caughtUp && from != nil && from.Epoch == t.epoch && from.Seq > t.seq {
+			// The subscriber has seen messages this node has not received
+			// yet (it comes from a node ahead of this one): catch up with
+			// the broker once rather than reset it.
+			caughtUp = true
+			if err := h.node.catchUpUnlock(ctx, t); err != nil {
 				return err
 			}
 			continue

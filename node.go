@@ -71,6 +71,7 @@ type brokerLink struct {
 	bound     bool          // subscribed at the broker and recovered: the topic mirrors it
 	binding   *bindCall     // non-nil while a join subscribes and recovers
 	repairing bool          // a repair is queued or running
+	settled   chan struct{} // closed when the repair ends; nil until a join waits for it
 	stash     []Publication // received while binding or repairing, in order
 	overflow  bool          // publications were lost since the last recovery began
 }

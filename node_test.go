@@ -325,6 +325,39 @@ func TestNodeResumeOnAnotherNode(t *testing.T) {
 	}
 }
 
+// A subscriber that resumes on a node behind its position (the node has
+// not received what another node delivered) is caught up from the broker,
+// not reset; a position the broker never reached is reset.
+func TestNodeResumeOnANodeBehind(t *testing.T) {
+	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	hubs, conns := nodeHubs(t, mb, 2, fanout.Options{})
+	a, b := nodeSub(t, hubs[0], "t"), nodeSub(t, hubs[1], "t")
+	conns[1].DropNext(2) // node 1 misses 1 and 2 and cannot know it yet
+	p1, p2 := nodePublish(t, hubs[0], "t", 1), nodePublish(t, hubs[0], "t", 2)
+	nodeExpect(t, a, fanout.Update, p1, "u1")
+	nodeExpect(t, a, fanout.Update, p2, "u2")
+
+	r := hubs[1].NewSubscriber(fanout.SubscriberOptions{})
+	defer r.Close()
+	require.NoError(t, r.Resume(t.Context(), "t", p2))
+	assert.Zero(t, r.Len(), "nothing to catch up once the node has caught up")
+	// The node's own subscriber gets what the node missed.
+	nodeExpect(t, b, fanout.Update, p1, "u1")
+	nodeExpect(t, b, fanout.Update, p2, "u2")
+	p3 := nodePublish(t, hubs[0], "t", 3)
+	nodeExpect(t, r, fanout.Update, p3, "u3")
+	nodeExpect(t, b, fanout.Update, p3, "u3")
+	st := hubs[1].Stats()
+	assert.Equal(t, uint64(1), st.Repairs)
+	assert.Zero(t, st.Resets)
+
+	// A position ahead of the broker itself is reset to the head.
+	f := hubs[1].NewSubscriber(fanout.SubscriberOptions{})
+	defer f.Close()
+	require.NoError(t, f.Resume(t.Context(), "t", fanout.Position{Epoch: p3.Epoch, Seq: 99}))
+	nodeExpect(t, f, fanout.Reset, p3, "s3")
+}
+
 func TestNodePublishChecksLocally(t *testing.T) {
 	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
 	hubs, _ := nodeHubs(t, mb, 1, fanout.Options{MaxMessageSize: 4})

@@ -23,6 +23,42 @@ func (n *node) repairLocked(t *topic) {
 	}
 }
 
+// catchUpUnlock brings the bound topic t up to the broker's head, for a
+// subscriber resuming from a position this node has not reached. It
+// queues a repair unless one is under way and waits until it ends, the
+// broker timeout passes (the join then resets the subscriber) or ctx is
+// done. The caller holds t's lock, which catchUpUnlock releases.
+func (n *node) catchUpUnlock(ctx context.Context, t *topic) error {
+	l := t.link
+	if !l.repairing {
+		n.repairLocked(t)
+	}
+	if l.settled == nil {
+		l.settled = make(chan struct{})
+	}
+	settled := l.settled
+	t.mu.Unlock()
+	timer := time.NewTimer(n.timeout)
+	defer timer.Stop()
+	select {
+	case <-settled:
+	case <-timer.C:
+	case <-n.ctx.Done():
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// settleLocked ends t's repair and wakes the joins waiting for it.
+func (l *brokerLink) settleLocked() {
+	l.repairing = false
+	if l.settled != nil {
+		close(l.settled)
+		l.settled = nil
+	}
+}
+
 // repairer repairs queued topics until none is left or the hub closes.
 func (n *node) repairer() {
 	defer n.wg.Done()
@@ -50,7 +86,8 @@ func (n *node) repair(t *topic) {
 		t.mu.Lock()
 		l := t.link
 		if t.dead || !l.bound {
-			l.repairing, l.stash, l.overflow = false, nil, false
+			l.settleLocked()
+			l.stash, l.overflow = nil, false
 			t.mu.Unlock()
 			return
 		}
@@ -77,7 +114,7 @@ func (n *node) repair(t *topic) {
 			done = !n.drainLocked(t, mark)
 		}
 		if done {
-			l.repairing = false
+			l.settleLocked()
 		}
 		t.mu.Unlock()
 		if done {
