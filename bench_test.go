@@ -46,6 +46,32 @@ func BenchmarkFanout(b *testing.B) {
 	}
 }
 
+// publishLoop warms up with warm publishes, growing the queues and the
+// history ring to their working size so that a short run (-benchtime
+// 100x) reports the steady state, then publishes in the benchmark loop.
+// It drains every drainEvery publishes and at the end, and returns how
+// many publishes the loop made.
+func publishLoop(b *testing.B, warm int, publish, drain func()) int {
+	for i := 1; i <= warm; i++ {
+		publish()
+		if i%drainEvery == 0 {
+			drain()
+		}
+	}
+	drain()
+
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		publish()
+		if i++; i%drainEvery == 0 {
+			drain()
+		}
+	}
+	drain()
+	return i
+}
+
 func benchHubFanout(b *testing.B, n, size int) {
 	const topic = "bench:fanout"
 	ctx := context.Background()
@@ -79,26 +105,8 @@ func benchHubFanout(b *testing.B, n, size int) {
 			b.Fatal(err)
 		}
 	}
-	// Warm up: grow the queues and the history ring to their working size,
-	// so that a short run (-benchtime 100x) reports the steady state.
 	warm := fanout.DefaultHistorySize
-	for i := 1; i <= warm; i++ {
-		publish()
-		if i%drainEvery == 0 {
-			drain()
-		}
-	}
-	drain()
-
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		publish()
-		if i++; i%drainEvery == 0 {
-			drain()
-		}
-	}
-	drain()
+	i := publishLoop(b, warm, publish, drain)
 	reportDeliveries(b, n)
 
 	sink.Add(got)

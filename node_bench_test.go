@@ -75,22 +75,6 @@ func benchNodeFanout(b *testing.B, nodes, subs int) {
 		}
 		head = pos.Seq
 	}
-	for i := 1; i <= fanout.DefaultHistorySize; i++ { // warm up
-		publish()
-		if i%drainEvery == 0 {
-			drain()
-		}
-	}
-	drain()
-
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		publish()
-		if i++; i%drainEvery == 0 {
-			drain()
-		}
-	}
-	drain()
+	publishLoop(b, fanout.DefaultHistorySize, publish, drain)
 	reportDeliveries(b, len(all))
 }
