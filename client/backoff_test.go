@@ -2,7 +2,9 @@ package client_test
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"testing"
 	"time"
 
@@ -118,4 +120,65 @@ func TestReconnectDelays(t *testing.T) {
 		assert.Equal(t, 400*ms, r.First(slow, short)+1)
 		assert.Equal(t, 100*ms, r.First(slow, long)+1, "after a healthy connection, prompt again")
 	})
+}
+
+func TestRetryAfterParses(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		v    string
+		want time.Duration
+		ok   bool
+	}{
+		{"5", 5 * time.Second, true},
+		{"0", 0, true},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true}, // a date in the past: at once
+		{"", 0, false},
+		{"-1", 0, false},
+		{"1.5", 0, false},
+		{"99999999999", 0, false}, // beyond 32 bits: not a delay the client takes
+		{"soon", 0, false},
+	} {
+		got, ok := client.RetryAfter(tc.v, now)
+		assert.Equal(t, tc.ok, ok, "%q", tc.v)
+		assert.Equal(t, tc.want, got, "%q", tc.v)
+	}
+}
+
+func TestRetryDelayHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
+	top := func(n int64) int64 { return n - 1 }
+	now := time.Now()
+	resp := func(code int, after string) *http.Response {
+		r := &http.Response{StatusCode: code, Header: http.Header{}}
+		if after != "" {
+			r.Header.Set("Retry-After", after)
+		}
+		return r
+	}
+	dialErr := errors.New("handshake failed")
+	const limit = 10 * time.Second
+	for _, tc := range []struct {
+		name string
+		resp *http.Response
+		want time.Duration // added to the backoff's delay
+	}{
+		{"503 with Retry-After", resp(http.StatusServiceUnavailable, "3"), 3 * time.Second},
+		{"429 with Retry-After", resp(http.StatusTooManyRequests, "2"), 2 * time.Second},
+		{"Retry-After beyond the limit", resp(http.StatusServiceUnavailable, "3600"), limit},
+		{"503 without Retry-After", resp(http.StatusServiceUnavailable, ""), 0},
+		{"500 with Retry-After", resp(http.StatusInternalServerError, "3"), 0},
+		{"no response", nil, 0},
+	} {
+		err := client.Busy(tc.resp, dialErr, now)
+		if err == nil {
+			err = dialErr
+		} else {
+			assert.ErrorIs(t, err, dialErr, tc.name)
+		}
+		b := client.NewBackoff(100*time.Millisecond, limit, top)
+		got := client.RetryDelay(fmt.Errorf("connect: %w", err), b, limit)
+		assert.Equal(t, 100*time.Millisecond-1+tc.want, got, tc.name)
+	}
 }

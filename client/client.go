@@ -83,6 +83,9 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 		if r := refusal(resp, err); r != nil {
 			return nil, r
 		}
+		if b := busy(resp, err, time.Now()); b != nil {
+			err = b
+		}
 		return nil, fmt.Errorf("fanout: connect to %s: %w", c.url, err)
 	}
 	conn.SetReadLimit(c.opts.ReadLimit)

@@ -594,3 +594,19 @@ func TestManyClientsSurviveADrain(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, int32(clients), drained.Load(), "every client was drained once")
 }
+
+// A server at capacity answers 503 with Retry-After; the client reports
+// the delay the server asked for.
+func TestDialAtCapacityReportsRetryAfter(t *testing.T) {
+	t.Parallel()
+	hub := newHub(t, 0)
+	s := newServer(t, hub, ws.Options{MaxConnections: 1})
+	first := dial(t, s.url, client.Options{})
+	require.NoError(t, first.Subscribe("a"))
+
+	_, err := client.Dial(ctxT(t), s.url, client.Options{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "asks to retry after 5s")
+	var refused *client.RefusedError
+	assert.False(t, errors.As(err, &refused), "503 is not a final refusal")
+}

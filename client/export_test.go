@@ -2,6 +2,7 @@ package client
 
 import (
 	"encoding/json"
+	"net/http"
 	"time"
 
 	"github.com/fanout-go/fanout"
@@ -17,6 +18,14 @@ func NewBackoff(min, max time.Duration, int64n func(int64) int64) *Backoff {
 func (b *Backoff) Next() time.Duration    { return b.b.next() }
 func (b *Backoff) Ceiling() time.Duration { return b.b.ceiling() }
 func (b *Backoff) Reset()                 { b.b.reset() }
+
+// RetryAfter, Busy and RetryDelay expose the handling of a server's
+// Retry-After.
+func RetryAfter(v string, now time.Time) (time.Duration, bool) { return retryAfter(v, now) }
+func Busy(resp *http.Response, err error, now time.Time) error { return busy(resp, err, now) }
+func RetryDelay(err error, b *Backoff, limit time.Duration) time.Duration {
+	return retryDelay(err, &b.b, limit)
+}
 
 // Bucket exposes the command pacing.
 type Bucket struct{ b bucket }

@@ -32,8 +32,10 @@ type Options struct {
 	// stayed up longer than MaxBackoff starts the count again, and so
 	// does a close with 4000 (slow consumer) or 4001 (drain), the first
 	// three times in a row. The same delays pace the retries of a topic
-	// the server reports as unavailable or rate limited. Zero means
-	// DefaultMinBackoff (100ms) and DefaultMaxBackoff (10s).
+	// the server reports as unavailable or rate limited. A handshake
+	// answered 429 or 503 with Retry-After waits that long first (at most
+	// MaxBackoff), then the jittered delay. Zero means DefaultMinBackoff
+	// (100ms) and DefaultMaxBackoff (10s).
 	MinBackoff, MaxBackoff time.Duration
 
 	// QueueSize bounds the messages received and not yet taken by Next.

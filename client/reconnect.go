@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/fanout-go/fanout/transport"
@@ -91,4 +93,59 @@ func refusal(resp *http.Response, err error) error {
 		return &RefusedError{StatusCode: resp.StatusCode, Status: resp.Status, Err: err}
 	}
 	return nil
+}
+
+// busyError is a handshake the server answered 429 or 503 with a
+// Retry-After header: it asks the client to wait that long before trying
+// again. The client waits at least that (up to Options.MaxBackoff), plus
+// its usual jittered backoff so that the clients it turned away do not
+// come back in step.
+type busyError struct {
+	after time.Duration
+	err   error
+}
+
+func (e *busyError) Error() string {
+	return fmt.Sprintf("fanout: the server is busy; it asks to retry after %v: %v", e.after, e.err)
+}
+
+func (e *busyError) Unwrap() error { return e.err }
+
+// busy returns a *busyError when resp is a 429 or 503 with a valid
+// Retry-After (seconds or an HTTP date), else nil.
+func busy(resp *http.Response, err error, now time.Time) error {
+	if resp == nil || resp.StatusCode != http.StatusServiceUnavailable && resp.StatusCode != http.StatusTooManyRequests {
+		return nil
+	}
+	if after, ok := retryAfter(resp.Header.Get("Retry-After"), now); ok {
+		return &busyError{after: after, err: err}
+	}
+	return nil
+}
+
+// retryAfter parses a Retry-After value: delay-seconds or an HTTP date
+// (RFC 9110, section 10.2.3). A date in the past is a zero delay.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseUint(v, 10, 32); err == nil {
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// retryDelay returns the delay before the attempt that follows the failed
+// dial err: the backoff's next delay, after the server's Retry-After (at
+// most limit) when it sent one.
+func retryDelay(err error, bo *backoff, limit time.Duration) time.Duration {
+	d := bo.next()
+	var b *busyError
+	if errors.As(err, &b) {
+		d += min(b.after, limit)
+	}
+	return d
 }

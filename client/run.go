@@ -61,11 +61,11 @@ func (c *Client) waitRoom() bool {
 	}
 }
 
-// redial connects again after delay, and then after backoff delays as
-// often as needed, until it succeeds, the server refuses for good (a
-// *RefusedError) or the client is closed.
+// redial connects again after delay, and then after backoff delays (and
+// the server's Retry-After) as often as needed, until it succeeds, the
+// server refuses for good (a *RefusedError) or the client is closed.
 func (c *Client) redial(delay time.Duration, bo *backoff) (*websocket.Conn, error) {
-	for ; ; delay = bo.next() {
+	for {
 		t := time.NewTimer(delay)
 		select {
 		case <-c.ctx.Done():
@@ -85,6 +85,7 @@ func (c *Client) redial(delay time.Duration, bo *backoff) (*websocket.Conn, erro
 			return nil, err
 		}
 		c.notify(Disconnected, err)
+		delay = retryDelay(err, bo, c.opts.MaxBackoff)
 	}
 }
 
