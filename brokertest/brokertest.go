@@ -77,6 +77,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 		{"IndependentTopics", testIndependentTopics},
 		{"ConcurrentPublishers", testConcurrentPublishers},
 		{"TwoNodes", testTwoNodes},
+		{"SubscribedBeforeReturn", testSubscribedBeforeReturn},
 		{"DataLoss", testDataLoss},
 		{"Outage", testOutage},
 		{"Close", testClose},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -310,6 +311,23 @@ func testTwoNodes(t *testing.T, be Backend) {
 	}
 	if rec := recoverTopic(t, b, "two", fanout.Position{}, 0); rec.Head != last {
 		t.Fatalf("the other node sees head %v, want %v", rec.Head, last)
+	}
+}
+
+// testSubscribedBeforeReturn checks that Subscribe returns only once the
+// subscription is in place: a publication another node stores right after
+// it returns is delivered.
+func testSubscribedBeforeReturn(t *testing.T, be Backend) {
+	a, _ := be.node(t)
+	b, r := be.node(t)
+	const topics = 50
+	for i := range topics {
+		topic := "early." + strconv.Itoa(i)
+		subscribe(t, b, topic)
+		publish(t, a, topic, payload(1), nil, false)
+	}
+	for i := range topics {
+		r.waitSeq(t, "early."+strconv.Itoa(i), 1)
 	}
 }
 
