@@ -230,6 +230,12 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+	// Several calls may wait at once, and leave sends a single wake-up:
+	// pass it on.
+	select {
+	case h.idle <- struct{}{}:
+	default:
+	}
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -342,4 +343,44 @@ func TestHubClosed(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, r.status)
 	status, _, _ := s.get(t, "topic=t")
 	assert.Equal(t, http.StatusServiceUnavailable, status)
+}
+
+// TestConcurrentShutdownsAllReturn has two Shutdowns wait for a request
+// still being served: when it is answered, both must return, not only the
+// one that took the wake-up.
+func TestConcurrentShutdownsAllReturn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub := fanout.NewHub(fanout.Options{})
+		defer hub.Close()
+		release := make(chan struct{})
+		h := poll.NewHandler(hub, poll.Options{Auth: transport.Auth{
+			Subscribe: func(*http.Request, string) error { <-release; return nil },
+		}})
+		served := make(chan struct{})
+		go func() {
+			defer close(served)
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/?topic=t", nil))
+		}()
+		synctest.Wait() // the request waits in the hook
+
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() { errs <- h.Shutdown(ctx) }()
+		}
+		synctest.Wait() // both wait for the request
+		close(release)
+		<-served
+		synctest.Wait()
+
+		returned := 0
+		for len(errs) > 0 {
+			require.NoError(t, <-errs)
+			returned++
+		}
+		cancel() // frees a Shutdown that missed its wake-up, so that the test ends
+		assert.Equal(t, 2, returned, "every Shutdown returns once the handler is idle")
+		require.NoError(t, h.Close())
+	})
 }

@@ -170,6 +170,8 @@ func (h *Handler) beginClose() []*stream {
 }
 
 // wait waits until no goroutine runs handler code, or ctx is done.
+// Shutdown and Close may wait at the same time, and leave sends a single
+// wake-up: a waiter that finds the handler idle passes it on.
 func (h *Handler) wait(ctx context.Context) error {
 	for h.active.Load() > 0 {
 		select {
@@ -177,6 +179,10 @@ func (h *Handler) wait(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	}
+	select {
+	case h.idle <- struct{}{}:
+	default:
 	}
 	return nil
 }

@@ -9,12 +9,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/transport"
 	"github.com/fanout-go/fanout/transport/sse"
 )
 
@@ -210,4 +212,44 @@ func TestDeadClientFoundByHeartbeat(t *testing.T) {
 	require.Equal(t, 1, s.h.Len())
 	_ = c.c.Close()
 	require.Eventually(t, func() bool { return s.h.Len() == 0 }, testTimeout, time.Millisecond)
+}
+
+// TestConcurrentShutdownsAllReturn has two Shutdowns wait for a request
+// still being served: when it ends, both must return, not only the one
+// that took the wake-up.
+func TestConcurrentShutdownsAllReturn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub := fanout.NewHub(fanout.Options{})
+		defer hub.Close()
+		release := make(chan struct{})
+		h := sse.NewHandler(hub, sse.Options{Auth: transport.Auth{
+			Subscribe: func(*http.Request, string) error { <-release; return nil },
+		}})
+		served := make(chan struct{})
+		go func() {
+			defer close(served)
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/?topic=t", nil))
+		}()
+		synctest.Wait() // the request waits in the hook
+
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() { errs <- h.Shutdown(ctx) }()
+		}
+		synctest.Wait() // both wait for the request
+		close(release)
+		<-served
+		synctest.Wait()
+
+		returned := 0
+		for len(errs) > 0 {
+			require.NoError(t, <-errs)
+			returned++
+		}
+		cancel() // frees a Shutdown that missed its wake-up, so that the test ends
+		assert.Equal(t, 2, returned, "every Shutdown returns once the handler is idle")
+		require.NoError(t, h.Close())
+	})
 }
