@@ -23,6 +23,9 @@ func (b *Backoff) Reset()                 { b.b.reset() }
 // Retry-After.
 func RetryAfter(v string, now time.Time) (time.Duration, bool) { return retryAfter(v, now) }
 func Busy(resp *http.Response, err error, now time.Time) error { return busy(resp, err, now) }
+
+// Refusal exposes the test for a final refusal of a handshake.
+func Refusal(resp *http.Response, err error) error { return refusal(resp, err) }
 func RetryDelay(err error, b *Backoff, limit time.Duration) time.Duration {
 	return retryDelay(err, &b.b, limit)
 }

@@ -65,9 +65,10 @@ func reconnectPolicy(err error) reconnectKind {
 }
 
 // RefusedError reports a handshake that the server answered with an HTTP
-// status which retrying will not change (400, 401, 403, 404, 405, 410 or
-// 426). The client does not reconnect after it; other statuses, such as
-// 503 from a server that is draining or full, are retried with backoff.
+// status which retrying will not change: any 4xx but 429 Too Many Requests
+// (docs/protocol.md). The client does not reconnect after it; other
+// statuses, such as 429, or 503 from a server that is draining or full,
+// are retried with backoff.
 type RefusedError struct {
 	StatusCode int    // the HTTP status of the handshake response
 	Status     string // its status line, e.g. "403 Forbidden"
@@ -84,15 +85,10 @@ func (e *RefusedError) Unwrap() error { return e.Err }
 // refusal returns a *RefusedError when resp answers the handshake with a
 // final refusal, else nil.
 func refusal(resp *http.Response, err error) error {
-	if resp == nil {
+	if resp == nil || resp.StatusCode < 400 || resp.StatusCode > 499 || resp.StatusCode == http.StatusTooManyRequests {
 		return nil
 	}
-	switch resp.StatusCode {
-	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
-		http.StatusMethodNotAllowed, http.StatusGone, http.StatusUpgradeRequired:
-		return &RefusedError{StatusCode: resp.StatusCode, Status: resp.Status, Err: err}
-	}
-	return nil
+	return &RefusedError{StatusCode: resp.StatusCode, Status: resp.Status, Err: err}
 }
 
 // busyError is a handshake the server answered 429 or 503 with a

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/coder/websocket"
@@ -79,6 +81,26 @@ func TestReconnectPolicy(t *testing.T) {
 			assert.Equal(t, tt.want, client.ReconnectPolicy(tt.err))
 		})
 	}
+}
+
+// docs/protocol.md: a client that can read the answer does not retry a
+// 4xx other than 429.
+func TestRefusalIsEvery4xxBut429(t *testing.T) {
+	t.Parallel()
+	dialErr := errors.New("handshake failed")
+	for code := 100; code < 600; code++ {
+		err := client.Refusal(&http.Response{StatusCode: code, Status: strconv.Itoa(code)}, dialErr)
+		if code >= 400 && code < 500 && code != http.StatusTooManyRequests {
+			var re *client.RefusedError
+			if assert.ErrorAs(t, err, &re, "%d", code) {
+				assert.Equal(t, code, re.StatusCode)
+				assert.ErrorIs(t, err, dialErr)
+			}
+			continue
+		}
+		assert.NoError(t, err, "%d is retried", code)
+	}
+	assert.NoError(t, client.Refusal(nil, dialErr), "no answer: retried")
 }
 
 func TestParseFrame(t *testing.T) {
