@@ -384,3 +384,27 @@ func TestConcurrentShutdownsAllReturn(t *testing.T) {
 		require.NoError(t, h.Close())
 	})
 }
+
+// TestRepeatedTopicCountsOnce: a topic named several times counts once
+// against MaxTopics, and its first position wins.
+func TestRepeatedTopicCountsOnce(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, poll.Options{MaxTopics: 2, HoldTimeout: time.Hour})
+	ms := s.poll(t, pos{topic: "a"}, pos{topic: "b"}, pos{topic: "a"}, pos{topic: "b"})
+	require.Len(t, ms, 2)
+	at := map[string]msg{}
+	for _, m := range ms {
+		assert.Equal(t, "snapshot", m.Type)
+		at[m.Topic] = m
+	}
+	_, err := s.hub.Publish("a", []byte(`1`))
+	require.NoError(t, err)
+	a := at["a"]
+	ms = s.poll(t, pos{"a", a.Epoch, a.Seq}, pos{"a", "otherEpo", 1}, pos{"a", a.Epoch, a.Seq})
+	require.Len(t, ms, 1)
+	assert.Equal(t, "update", ms[0].Type, "the first position wins")
+	assert.Equal(t, a.Seq+1, ms[0].Seq)
+
+	status, body, _ := s.get(t, "topic=a&topic=b&topic=c&topic=a")
+	assert.Equal(t, http.StatusBadRequest, status, body)
+}

@@ -25,8 +25,18 @@ func (h *Handler) parse(r *http.Request) (req request, status int, msg string) {
 	if len(names) == 0 {
 		return req, http.StatusBadRequest, "fanout: name the topics to poll: ?topic=a&epoch=e&since=41"
 	}
-	if len(names) > h.opts.MaxTopics {
-		return req, http.StatusBadRequest, fmt.Sprintf("fanout: more than %d topics in one poll; split the request or raise poll.Options.MaxTopics", h.opts.MaxTopics)
+	// A repeated topic counts once; its first position wins.
+	seen := make(map[string]struct{}, min(len(names), h.opts.MaxTopics+1))
+	first := make([]int, 0, min(len(names), h.opts.MaxTopics)) // the index of each distinct topic
+	for i, name := range names {
+		if _, dup := seen[name]; dup {
+			continue
+		}
+		seen[name] = struct{}{}
+		if len(seen) > h.opts.MaxTopics {
+			return req, http.StatusBadRequest, fmt.Sprintf("fanout: more than %d topics in one poll; split the request or raise poll.Options.MaxTopics", h.opts.MaxTopics)
+		}
+		first = append(first, i)
 	}
 	positioned := len(epochs) > 0 || len(sinces) > 0
 	if positioned && (len(epochs) != len(names) || len(sinces) != len(names)) {
@@ -35,13 +45,9 @@ func (h *Handler) parse(r *http.Request) (req request, status int, msg string) {
 	if err := h.opts.Auth.AllowConnect(r); err != nil {
 		return req, http.StatusForbidden, err.Error()
 	}
-	seen := make(map[string]struct{}, len(names))
 	var denials []string
-	for i, name := range names {
-		if _, dup := seen[name]; dup {
-			continue
-		}
-		seen[name] = struct{}{}
+	for _, i := range first {
+		name := names[i]
 		var pos fanout.Position
 		if positioned {
 			var ok bool
