@@ -465,6 +465,58 @@ func TestLoader(t *testing.T) {
 		require.NoError(t, s.Subscribe(ctx, "t"), "the next join tries again")
 		assert.Equal(t, "s0", seqs(drain(t, s)))
 	})
+	t.Run("failure fails the waiters", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var calls atomic.Int32
+			release := make(chan struct{})
+			h := fanout.NewHub(fanout.Options{Loader: func(ctx context.Context, topic string) ([]byte, error) {
+				calls.Add(1)
+				<-release
+				return nil, errors.New("database down")
+			}})
+			const joiners = 5
+			errs := make(chan error, joiners)
+			for range joiners {
+				s := h.NewSubscriber(fanout.SubscriberOptions{})
+				defer s.Close()
+				go func() { errs <- s.Subscribe(ctx, "cold") }()
+			}
+			synctest.Wait() // one joiner runs the loader, the others wait for it
+			close(release)
+			for range joiners {
+				assert.ErrorContains(t, <-errs, "database down")
+			}
+			assert.Equal(t, int32(1), calls.Load(), "a failed load fails its waiters rather than running again for each")
+			require.NoError(t, h.Close())
+		})
+	})
+	t.Run("cancelled loader", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var calls atomic.Int32
+			h := fanout.NewHub(fanout.Options{Loader: func(ctx context.Context, topic string) ([]byte, error) {
+				if calls.Add(1) == 1 {
+					<-ctx.Done()
+					return nil, ctx.Err()
+				}
+				return []byte(`1`), nil
+			}})
+			cctx, cancel := context.WithCancel(ctx)
+			first, waiter := h.NewSubscriber(fanout.SubscriberOptions{}), h.NewSubscriber(fanout.SubscriberOptions{})
+			defer first.Close()
+			defer waiter.Close()
+			done := make(chan error, 1)
+			go func() { done <- first.Subscribe(cctx, "t") }()
+			synctest.Wait()
+			go func() { done <- waiter.Subscribe(ctx, "t") }()
+			synctest.Wait() // the waiter waits for the first join's load
+			cancel()
+			assert.ErrorIs(t, <-done, context.Canceled)
+			require.NoError(t, <-done, "a waiter does not fail because another join gave up: it loads itself")
+			assert.Equal(t, "s0", seqs(drain(t, waiter)))
+			assert.Equal(t, int32(2), calls.Load())
+			require.NoError(t, h.Close())
+		})
+	})
 	t.Run("cancelled wait", func(t *testing.T) {
 		started, block := make(chan struct{}), make(chan struct{})
 		h := newHub(t, fanout.Options{Loader: func(ctx context.Context, topic string) ([]byte, error) {

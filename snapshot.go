@@ -6,22 +6,34 @@ import (
 	"time"
 )
 
+// loadCall is one run of the loader; the joins waiting for it share its
+// outcome.
+type loadCall struct {
+	done  chan struct{}
+	err   error
+	retry bool // err came from the loading join's context: waiters try again
+}
+
 // loadUnlock runs the loader for the cold topic t, whose lock the caller
 // holds and which loadUnlock releases. Only one caller runs the loader;
-// the others wait for it (or for ctx) and return nil so that the caller
-// looks at the topic again.
+// the others wait for it (or for ctx) and share its error, unless it
+// failed because its own caller gave up. It returns nil when the caller
+// should look at the topic again.
 func (h *Hub) loadUnlock(ctx context.Context, t *topic) error {
-	if wait := t.loading; wait != nil {
+	if call := t.loading; call != nil {
 		t.mu.Unlock()
 		select {
-		case <-wait:
-			return nil
+		case <-call.done:
+			if call.retry {
+				return nil
+			}
+			return call.err
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	done := make(chan struct{})
-	t.loading = done
+	call := &loadCall{done: make(chan struct{})}
+	t.loading = call
 	at := t.seq
 	t.mu.Unlock()
 
@@ -29,7 +41,8 @@ func (h *Hub) loadUnlock(ctx context.Context, t *topic) error {
 
 	t.mu.Lock()
 	t.loading = nil
-	close(done)
+	call.err, call.retry = err, err != nil && ctx.Err() != nil
+	close(call.done)
 	if err == nil {
 		t.loaded = true
 		if data != nil && t.snap == nil {

@@ -57,11 +57,11 @@ type topic struct {
 	hist    history
 	snap    *Message // the latest snapshot, nil when none
 	subs    []*subscription
-	active  time.Time     // the last publish or leave
-	loaded  bool          // the loader ran successfully
-	loading chan struct{} // non-nil while the loader runs; closed when it ends
-	dead    bool          // evicted: look the topic up again
-	link    *brokerLink   // the topic's broker state; nil without a broker
+	active  time.Time   // the last publish or leave
+	loaded  bool        // the loader ran successfully
+	loading *loadCall   // non-nil while the loader runs
+	dead    bool        // evicted: look the topic up again
+	link    *brokerLink // the topic's broker state; nil without a broker
 }
 
 // expireLocked drops history older than the topic's TTL.
