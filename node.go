@@ -265,9 +265,9 @@ func (h *Hub) Reconnected() {
 			t.mu.Lock()
 			if l := t.link; l != nil && !t.dead {
 				switch {
-				case l.binding != nil:
+				case l.binding != nil || l.repairing:
 					l.overflow = true // its recovery may predate the outage: check again
-				case l.bound && !l.repairing:
+				case l.bound:
 					n.repairLocked(t)
 				}
 			}

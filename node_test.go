@@ -459,3 +459,48 @@ func TestNodeNoSilentGapUnderLoss(t *testing.T) {
 	assert.NotZero(t, repairs)
 	assert.NotZero(t, resets)
 }
+
+// holdingBroker holds the first Recover of a repair (one after a
+// position, not a bind's) once it has the broker's answer, until the test
+// releases it: the answer is then older than what happens meanwhile.
+type holdingBroker struct {
+	*fanout.MemoryConn
+	once    sync.Once
+	held    chan struct{} // closed when the Recover is held
+	release chan struct{}
+}
+
+func (b *holdingBroker) Recover(ctx context.Context, topic string, after fanout.Position, limit int) (fanout.Recovery, error) {
+	rec, err := b.MemoryConn.Recover(ctx, topic, after, limit)
+	if after.Epoch != "" {
+		b.once.Do(func() {
+			close(b.held)
+			<-b.release
+		})
+	}
+	return rec, err
+}
+
+// A Reconnected that arrives while a repair's Recover is under way makes
+// the repair check again: its answer may predate what the outage lost.
+func TestNodeReconnectedDuringRepairChecksAgain(t *testing.T) {
+	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	hubs, _ := nodeHubs(t, mb, 1, fanout.Options{})
+	conn := mb.Connect()
+	hb := &holdingBroker{MemoryConn: conn, held: make(chan struct{}), release: make(chan struct{})}
+	h := fanout.NewHub(fanout.Options{Broker: hb})
+	t.Cleanup(func() { assert.NoError(t, h.Close()) })
+	s := nodeSub(t, h, "t")
+
+	conn.DropNext(1)
+	p1, p2 := nodePublish(t, hubs[0], "t", 1), nodePublish(t, hubs[0], "t", 2) // 2 reveals the gap
+	<-hb.held // the repair has the broker's head at 2
+	conn.DropNext(1)
+	p3 := nodePublish(t, hubs[0], "t", 3) // lost, as in an outage...
+	h.Reconnected()                       // ...that the broker reports
+	close(hb.release)
+
+	nodeExpect(t, s, fanout.Update, p1, "u1")
+	nodeExpect(t, s, fanout.Update, p2, "u2")
+	nodeExpect(t, s, fanout.Update, p3, "u3")
+}
