@@ -494,7 +494,8 @@ func TestNodeReconnectedDuringRepairChecksAgain(t *testing.T) {
 
 	conn.DropNext(1)
 	p1, p2 := nodePublish(t, hubs[0], "t", 1), nodePublish(t, hubs[0], "t", 2) // 2 reveals the gap
-	<-hb.held // the repair has the broker's head at 2
+	// The repair has the broker's head at 2.
+	<-hb.held
 	conn.DropNext(1)
 	p3 := nodePublish(t, hubs[0], "t", 3) // lost, as in an outage...
 	h.Reconnected()                       // ...that the broker reports
