@@ -30,12 +30,17 @@
 //     sequence order.
 //   - No silent gap: within an epoch a subscriber receives k, k+1, k+2, ...
 //     with no hole, unless it chose the lossy [OverflowConflate] policy for
-//     topics whose messages are full states; a hole is then marked with
-//     [Delivery.Gap].
+//     topics whose messages are full states, or joined from a snapshot
+//     whose later updates it could not all be given (see below); a hole
+//     is then marked with [Delivery.Gap].
 //   - Snapshot-on-join is atomic: [Subscriber.Subscribe] delivers the
 //     topic's snapshot at some k, then exactly k+1, k+2, ..., even while
 //     others publish. When the snapshot is older than the head, the updates
-//     after it come from history.
+//     after it come from history; if history no longer holds them all, or
+//     they do not fit the queue, the first update delivered after the
+//     snapshot is marked with [Delivery.Gap]. Publishing state often
+//     enough ([Hub.PublishState], [TopicConfig.RetainLast]) for
+//     [TopicConfig.HistorySize] to cover it avoids this.
 //   - Resume: [Subscriber.Resume] from a [Position] (epoch, seq) replays
 //     seq+1, ... from history when history still holds them and they fit
 //     the queue; otherwise it delivers the snapshot as a [Reset]. Another

@@ -56,9 +56,10 @@ type Delivery struct {
 	Kind Kind
 	// Gap is set on an Update when the subscriber chose a lossy overflow
 	// policy and older updates of the topic were conflated away, or when
-	// history could not reach back to the snapshot the subscriber joined
-	// from. The updates between the previous delivery and this one are
-	// missing by design, and marked so.
+	// the updates after the snapshot the subscriber joined from were no
+	// longer all in history or did not all fit its queue. The updates
+	// between the previous delivery and this one are missing by design,
+	// and marked so.
 	Gap bool
 }
 
