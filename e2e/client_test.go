@@ -263,3 +263,68 @@ func TestClientHandlesRefusedTopics(t *testing.T) {
 		t.Fatal("the forbidden topic is still subscribed")
 	}
 }
+
+// countSockets makes the page count the WebSockets it creates in
+// window.sockets, so that a test can see a connection the client should
+// not have opened without waiting for it.
+const countSockets = `(() => {
+	window.sockets = 0;
+	const Native = window.WebSocket;
+	window.WebSocket = class extends Native {
+		constructor(...args) { super(...args); window.sockets++; }
+	};
+	return true;
+})()`
+
+// TestClientStaysClosedWhenOnstateCloses checks that close() called from
+// the onstate callback ends the client for good: no reconnect timer left
+// behind to open a new connection.
+func TestClientStaysClosedWhenOnstateCloses(t *testing.T) {
+	t.Run("connecting", func(t *testing.T) {
+		s := newScript(t)
+		b := newBrowser(t)
+		b.open(s.url(`{}`))
+		eval[bool](b, countSockets)
+		got := eval[string](b, `(() => {
+			const c = window.t.client;
+			c.onstate = (state) => { if (state === 'connecting') c.close(); };
+			window.t.sub('a');
+			return c.state + ' ' + window.sockets;
+		})()`)
+		if got != "closed 0" {
+			t.Fatalf("after close() in onstate(connecting) the client is %q (state, WebSockets opened), want \"closed 0\"", got)
+		}
+	})
+	t.Run("reconnecting", func(t *testing.T) {
+		s := newScript(t)
+		b := newBrowser(t)
+		b.open(s.url(`{"backoffBase": 0}`))
+		eval[bool](b, `window.t.sub('a')`)
+		c := s.accept()
+		c.command(t)
+		b.waitEvents(`["state","open","ws",0]`)
+		eval[bool](b, countSockets)
+		// The client's reconnect timer, if it set one, has a delay of 0 and
+		// was set after onstate returned: it runs before the second of two
+		// nested zero timers started in onstate.
+		eval[bool](b, `(() => {
+			const c = window.t.client;
+			window.t.after = new Promise((resolve) => {
+				let done = false;
+				c.onstate = (state) => {
+					if (done || state !== 'reconnecting') return;
+					done = true;
+					c.close();
+					setTimeout(() => setTimeout(() => resolve(c.state + ' ' + window.sockets)));
+				};
+			});
+			return true;
+		})()`)
+		if err := c.c.Close(websocket.StatusInternalError, "internal error"); err != nil {
+			t.Logf("close: %v", err)
+		}
+		if got := eval[string](b, `window.t.after`); got != "closed 0" {
+			t.Fatalf("after close() in onstate(reconnecting) the client is %q (state, WebSockets opened), want \"closed 0\"", got)
+		}
+	})
+}

@@ -160,6 +160,7 @@ export class FanoutClient {
     }
     if (!(quiet && this.state === State.OPEN)) {
       this._setState(this._everOpened ? State.RECONNECTING : State.CONNECTING, {});
+      if (this.state === State.CLOSED) return; // onstate called close()
     }
     if (typeof window !== 'undefined') window.addEventListener('online', this._online);
     if (kind === 'ws') this._openWS();
@@ -185,6 +186,7 @@ export class FanoutClient {
       delay = Math.random() * cap;
     }
     this._setState(this._everOpened ? State.RECONNECTING : State.CONNECTING, info);
+    if (this.state === State.CLOSED) return; // onstate called close(): no reconnect
     clearTimeout(this._timer);
     this._timer = setTimeout(() => this._connect(), delay);
   }
