@@ -328,3 +328,33 @@ func TestClientStaysClosedWhenOnstateCloses(t *testing.T) {
 		}
 	})
 }
+
+// TestClientWorksWithoutEventSource checks the client where only WebSocket
+// exists (a worker, a server-side runtime): it connects and closes cleanly.
+func TestClientWorksWithoutEventSource(t *testing.T) {
+	s := newScript(t)
+	b := newBrowser(t)
+	b.open(s.url(`{}`))
+	eval[bool](b, `import('/fanout.js').then((m) => {
+		delete window.EventSource;
+		window.wsOnly = new m.FanoutClient({ ws: '/ws', sse: '/events' });
+		window.wsOnly.subscribe('a', {});
+		return typeof EventSource === 'undefined';
+	})`)
+	c := s.accept()
+	if cmd := c.command(t); cmd["topic"] != "a" {
+		t.Fatalf("first command %v, want a subscribe to a", cmd)
+	}
+	b.waitFor("open", `window.wsOnly.state === 'open'`, `window.wsOnly.state`)
+	got := eval[string](b, `(() => {
+		try {
+			window.wsOnly.close();
+			return window.wsOnly.state;
+		} catch (err) {
+			return String(err);
+		}
+	})()`)
+	if got != "closed" {
+		t.Fatalf("close() without EventSource: %s, want the client closed", got)
+	}
+}

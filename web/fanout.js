@@ -206,7 +206,8 @@ export class FanoutClient {
     const c = this._conn;
     this._conn = null;
     if (!c) return;
-    if (c instanceof EventSource) c.close();
+    // EventSource may not exist where only WebSocket is used.
+    if (typeof EventSource !== 'undefined' && c instanceof EventSource) c.close();
     else if (c.readyState <= 1) c.close(code, reason);
   }
 
