@@ -37,7 +37,7 @@ type config struct {
 func main() {
 	var cfg config
 	flag.StringVar(&cfg.addr, "addr", "localhost:8080", "the address to listen on")
-	flag.Float64Var(&cfg.rate, "rate", 5, "feed events per second, over all games")
+	flag.Float64Var(&cfg.rate, "rate", 5, fmt.Sprintf("feed events per second, over all games (at most %g)", maxRate))
 	flag.IntVar(&cfg.games, "games", 6, fmt.Sprintf("games on the board at once (at most %d)", game.MaxGames))
 	flag.Parse()
 
@@ -55,10 +55,16 @@ func main() {
 // shutdownTimeout bounds the drain of the connections at exit.
 const shutdownTimeout = 2 * time.Second
 
+// maxRate bounds -rate: the feed sends one event per tick of a timer.
+const maxRate = 1e6
+
 // run serves the scoreboard on cfg.addr until ctx is done, then drains the
 // connections and stops the feed. It calls ready with the page's URL once
 // it listens.
 func run(ctx context.Context, cfg config, log *slog.Logger, ready func(url string)) error {
+	if !(cfg.rate > 0 && cfg.rate <= maxRate) {
+		return fmt.Errorf("-rate must be above 0 and at most %g, not %g", maxRate, cfg.rate)
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err

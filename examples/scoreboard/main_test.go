@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"strings"
@@ -115,6 +116,21 @@ func TestRunFailsOnABadAddress(t *testing.T) {
 		t.Error("ready called")
 	})
 	assert.Error(t, err)
+}
+
+// TestRunChecksItsConfig checks that a -rate the feed cannot keep is an
+// error before anything starts, not a panic of the feed (a rate over 1e9
+// makes its timer interval zero) nor a silent default.
+func TestRunChecksItsConfig(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // a run that starts returns at once, without error
+	log := slog.New(slog.DiscardHandler)
+	for _, rate := range []float64{0, -1, 2e9, math.Inf(1), math.NaN()} {
+		err := run(ctx, config{addr: "127.0.0.1:0", rate: rate, games: 1}, log, func(string) {
+			t.Errorf("rate %g: ready called", rate)
+		})
+		assert.Error(t, err, "rate %g", rate)
+	}
 }
 
 func TestPageURL(t *testing.T) {
