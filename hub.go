@@ -370,6 +370,9 @@ func (h *Hub) Close() error {
 		return nil
 	}
 	close(h.stop)
+	if h.node != nil {
+		h.node.cancel() // ends the broker calls of a sweep under way
+	}
 	h.wg.Wait()
 	var err error
 	if h.node != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -504,4 +505,34 @@ func TestNodeReconnectedDuringRepairChecksAgain(t *testing.T) {
 	nodeExpect(t, s, fanout.Update, p1, "u1")
 	nodeExpect(t, s, fanout.Update, p2, "u2")
 	nodeExpect(t, s, fanout.Update, p3, "u3")
+}
+
+// stallingBroker is a Broker whose Unsubscribe hangs, as an unreachable
+// broker's would, until its context ends; it reports that context's error.
+type stallingBroker struct {
+	*fanout.MemoryConn
+	unsubscribed chan error
+}
+
+func (b *stallingBroker) Unsubscribe(ctx context.Context, topic string) error {
+	<-ctx.Done()
+	b.unsubscribed <- ctx.Err()
+	return ctx.Err()
+}
+
+// Close does not wait out BrokerTimeout for the broker calls of a sweep
+// under way: it cancels them, as it does a repair's.
+func TestNodeCloseCancelsTheSweepersBrokerCalls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+		sb := &stallingBroker{MemoryConn: mb.Connect(), unsubscribed: make(chan error, 10)}
+		h := fanout.NewHub(fanout.Options{Broker: sb, BrokerTimeout: time.Hour, IdleTopicTTL: time.Millisecond})
+		s := h.NewSubscriber(fanout.SubscriberOptions{})
+		require.NoError(t, s.Subscribe(t.Context(), "t"))
+		require.NoError(t, s.Close())
+		time.Sleep(time.Second) // fake time: the sweeper evicts t and unsubscribes it...
+		synctest.Wait()         // ...and hangs there
+		require.NoError(t, h.Close())
+		assert.ErrorIs(t, <-sb.unsubscribed, context.Canceled, "Close cancels the call rather than waiting for BrokerTimeout")
+	})
 }
