@@ -95,8 +95,9 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 // Subscribe subscribes to the topic name. The client sends the command when it can
 // (at once when connected, paced by Options.CommandRate), and again on
 // every reconnect, resuming after the last message received. The first
-// message of a new subscription is the topic's snapshot (or a first update
-// when the topic keeps no snapshot). A refusal by the server arrives
+// message of a new subscription is the topic's snapshot, with nil Data when
+// the topic keeps no state (it gives the topic's position, so that a
+// reconnect before its first update loses nothing). A refusal by the server arrives
 // through Next as a *TopicError.
 //
 // Subscribe fails at once on an invalid topic name (fanout.ErrInvalidTopic),

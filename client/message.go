@@ -22,8 +22,8 @@ type Message struct {
 	// topic by more than one, a hole the server marks as intended (a
 	// conflated topic, or history that could not reach the snapshot).
 	Gap bool
-	// Data is the published payload, JSON, verbatim; nil when a reset
-	// carries no state (the topic keeps no snapshot).
+	// Data is the published payload, JSON, verbatim; nil when a snapshot
+	// or reset carries no state (the topic keeps no snapshot).
 	Data json.RawMessage
 }
 

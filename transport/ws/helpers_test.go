@@ -57,6 +57,9 @@ type client struct {
 	c       *websocket.Conn
 	pending []msg
 	frames  int
+
+	keepEmpty bool // tryNext returns the null snapshots of fresh joins too
+	empty     int  // null snapshots of fresh joins skipped
 }
 
 // msg is any server message.
@@ -102,7 +105,9 @@ func (c *client) next() msg {
 	return m
 }
 
-// tryNext returns the next message or the read error.
+// tryNext returns the next message or the read error. It skips (and
+// counts in c.empty) the snapshots with null data that start a fresh
+// subscription to a topic without state, unless c.keepEmpty is set.
 func (c *client) tryNext(ctx context.Context) (msg, error) {
 	for len(c.pending) == 0 {
 		typ, b, err := c.c.Read(ctx)
@@ -117,6 +122,10 @@ func (c *client) tryNext(ctx context.Context) (msg, error) {
 			var m msg
 			if err := json.Unmarshal(line, &m); err != nil {
 				c.t.Errorf("bad message %q in frame %q: %v", line, b, err)
+				continue
+			}
+			if m.Type == "snapshot" && string(m.Data) == "null" && !c.keepEmpty {
+				c.empty++ // the position of a fresh join to a topic without state
 				continue
 			}
 			c.pending = append(c.pending, m)
@@ -135,6 +144,29 @@ func (c *client) nextData() msg {
 			return m
 		}
 	}
+}
+
+// joined reads the two answers to a fresh subscribe to topic, in either
+// order: the subscribed reply and the topic's snapshot, which a topic
+// without state sends too (null data) so that the client has a position.
+// It returns the snapshot.
+func (c *client) joined(topic string) msg {
+	c.t.Helper()
+	c.keepEmpty = true
+	defer func() { c.keepEmpty = false }()
+	var snap msg
+	seen := map[string]bool{}
+	for len(seen) < 2 {
+		m := c.next()
+		require.Equal(c.t, topic, m.Topic, "%+v", m)
+		require.Contains(c.t, []string{"subscribed", "snapshot"}, m.Type, "%+v", m)
+		require.False(c.t, seen[m.Type], "two %s for %s", m.Type, topic)
+		seen[m.Type] = true
+		if m.Type == "snapshot" {
+			snap = m
+		}
+	}
+	return snap
 }
 
 // closeStatus reads until the connection closes and returns the close code.

@@ -32,7 +32,7 @@ func TestResumeAfterCut(t *testing.T) {
 
 	c := s.dial(t)
 	c.subscribe("live")
-	require.Equal(t, "subscribed", c.next().Type)
+	c.joined("live")
 	var pub sync.WaitGroup
 	pub.Go(func() {
 		for i := 1; i <= total; i++ {
@@ -104,7 +104,7 @@ func TestManyConnections(t *testing.T) {
 		clients[i].subscribe("all")
 	}
 	for _, c := range clients {
-		require.Equal(t, "subscribed", c.next().Type)
+		c.joined("all")
 	}
 	require.Equal(t, conns, s.h.Len())
 	for i := 1; i <= msgs; i++ {
@@ -176,7 +176,7 @@ func TestConflate(t *testing.T) {
 	s := newServer(t, hub, ws.Options{QueueSize: 4, Overflow: fanout.OverflowConflate})
 	c := s.dial(t)
 	c.subscribe("px")
-	require.Equal(t, "subscribed", c.next().Type)
+	c.joined("px")
 
 	// The client does not read until the socket buffers are full and
 	// messages are conflated (bounded like TestSlowConsumer).
@@ -202,4 +202,28 @@ func TestConflate(t *testing.T) {
 	assert.Positive(t, gaps)
 	assert.Equal(t, 1, s.h.Len())
 	assert.Zero(t, hub.Stats().SlowConsumers)
+}
+
+// TestFreshJoinGivesAPosition: a subscribe to a topic without state is
+// answered with a snapshot without data at the topic's head, so that a
+// client cut before the topic's first update still resumes without loss.
+func TestFreshJoinGivesAPosition(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, nil, ws.Options{})
+	publish(t, s.hub, "quiet", `1`) // a head, but no snapshot
+	c := s.dial(t)
+	c.subscribe("quiet")
+	snap := c.joined("quiet")
+	assert.Equal(t, "null", string(snap.Data))
+	assert.EqualValues(t, 1, snap.Seq, "the snapshot carries the head")
+	require.NoError(t, c.c.CloseNow())
+
+	publish(t, s.hub, "quiet", `2`) // while the client is away
+	c2 := s.dial(t)
+	c2.send(resumeCmd("quiet", fanout.Position{Epoch: snap.Epoch, Seq: snap.Seq}))
+	m := c2.nextData()
+	assert.Equal(t, "update", m.Type)
+	assert.Equal(t, snap.Epoch, m.Epoch)
+	assert.EqualValues(t, 2, m.Seq)
+	assert.Equal(t, "2", string(m.Data))
 }

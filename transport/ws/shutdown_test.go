@@ -21,7 +21,7 @@ func TestShutdown(t *testing.T) {
 	for range n {
 		c := s.dial(t)
 		c.subscribe("news")
-		require.Equal(t, "subscribed", c.next().Type)
+		c.joined("news")
 		clients = append(clients, c)
 	}
 	require.Equal(t, n, s.h.Len())

@@ -46,13 +46,28 @@ func TestPipelinedCommands(t *testing.T) {
 		resp, err := http.ReadResponse(br, nil)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
-		var replies []string
-		for len(replies) < n {
-			replies = append(replies, strings.Split(readText(t, br), "\n")...)
+		// Each topic gets its subscribed reply and its snapshot (null
+		// data: the topics keep no state), 2n lines in all.
+		var lines []string
+		for len(lines) < 2*n {
+			lines = append(lines, strings.Split(readText(t, br), "\n")...)
 		}
+		require.Len(t, lines, 2*n)
+		var replies []string
+		snapshots := 0
+		for _, l := range lines {
+			switch {
+			case strings.Contains(l, `"type":"subscribed"`):
+				replies = append(replies, l)
+			case strings.Contains(l, `"type":"snapshot"`) && strings.Contains(l, `"data":null`):
+				snapshots++
+			default:
+				t.Errorf("unexpected line %s", l)
+			}
+		}
+		assert.Equal(t, n, snapshots)
 		require.Len(t, replies, n)
 		for i, r := range replies {
-			assert.Contains(t, r, `"type":"subscribed"`)
 			assert.Contains(t, r, fmt.Sprintf(`"id":%d`, i), "replies in order")
 		}
 	}
@@ -129,7 +144,7 @@ func TestServeHTTPReturns(t *testing.T) {
 	require.Equal(t, 1, h.Len())
 
 	cl.subscribe("a")
-	require.Equal(t, "subscribed", cl.next().Type)
+	cl.joined("a")
 	ctx := <-hookCtx
 	require.NoError(t, ctx.Err(), "the hook's context is live while the connection is open")
 	publish(t, hub, "a", `1`)
