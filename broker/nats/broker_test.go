@@ -3,6 +3,7 @@ package nats_test
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -351,4 +352,42 @@ func TestMaxAgeNewLife(t *testing.T) {
 	}
 	assert.NotEqual(t, old.Epoch, pos.Epoch)
 	assert.Equal(t, pos, s.next(t).Position(), "the marker is not delivered")
+}
+
+// TestStreamRecreatedByManyNodes deletes the stream and has several nodes
+// publish at once: each finds the stream gone and creates it again, at
+// the same moment as the others, and every publish succeeds in one new
+// epoch.
+func TestStreamRecreatedByManyNodes(t *testing.T) {
+	ns := startServer(t)
+	const nodes, rounds = 6, 8
+	brokers := make([]*natsbroker.Broker, nodes)
+	for i := range brokers {
+		brokers[i] = newBroker(t, ns.url(), natsbroker.Options{Stream: "RACE"})
+	}
+	ctx := ctxT(t)
+	nc, err := nats.Connect(ns.url())
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	for round := range rounds {
+		_, err := brokers[0].Publish(ctx, "t", []byte(`0`), nil, false)
+		require.NoError(t, err)
+		require.NoError(t, js.DeleteStream(ctx, "RACE"))
+		epochs := make([]string, nodes)
+		var wg sync.WaitGroup
+		for i, b := range brokers {
+			wg.Go(func() {
+				pos, err := b.Publish(ctx, "t"+strconv.Itoa(i), []byte(`1`), nil, false)
+				if assert.NoError(t, err, "round %d node %d", round, i) {
+					epochs[i] = pos.Epoch
+				}
+			})
+		}
+		wg.Wait()
+		for _, e := range epochs {
+			assert.Equal(t, epochs[0], e, "round %d: one new stream, one epoch", round)
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -43,12 +44,36 @@ func (b *Broker) streamConfig() jetstream.StreamConfig {
 	}
 }
 
+// createAttempts bounds the tries of ensureStream when the server fails
+// to create the stream's store, which it does now and then when the
+// stream was deleted a moment before (a test's flush, an operator) while
+// other nodes create it again at once.
+const createAttempts = 4
+
 // ensureStream creates the stream, or updates its configuration to the
 // broker's, and returns it.
 func (b *Broker) ensureStream(ctx context.Context) (jetstream.Stream, error) {
 	ctx, cancel := b.withTimeout(ctx)
 	defer cancel()
-	s, err := b.js.CreateOrUpdateStream(ctx, b.streamConfig())
+	var (
+		s   jetstream.Stream
+		err error
+	)
+	for attempt, wait := 1, 10*time.Millisecond; ; attempt, wait = attempt+1, 2*wait {
+		s, err = b.js.CreateOrUpdateStream(ctx, b.streamConfig())
+		if err == nil || attempt == createAttempts || !isServerFailure(err) {
+			break
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create stream %s: %w", b.opts.Stream, err)
 	}
@@ -123,4 +148,11 @@ func (b *Broker) msgAt(ctx context.Context, seq uint64) (*jetstream.RawStreamMsg
 
 func (b *Broker) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, b.opts.RequestTimeout)
+}
+
+// isServerFailure reports a JetStream API error the server itself caused
+// (HTTP-like status 500), which a retry may not meet again.
+func isServerFailure(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.Code >= 500
 }
