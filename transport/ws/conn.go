@@ -294,6 +294,9 @@ func (c *conn) setJoining(topic string, on bool) {
 	switch {
 	case !on:
 		delete(c.joining, topic)
+		if len(c.joining) == 0 {
+			c.joining = nil
+		}
 	case c.joining == nil:
 		c.joining = map[string]bool{topic: true}
 	default:
@@ -311,6 +314,9 @@ func (c *conn) joined(d *fanout.Delivery) bool {
 		return false
 	}
 	delete(c.joining, d.Topic)
+	if len(c.joining) == 0 {
+		c.joining = nil // an idle connection keeps no map
+	}
 	c.nJoining.Store(int32(len(c.joining)))
 	return true
 }
