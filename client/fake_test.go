@@ -201,3 +201,31 @@ func TestSilentConnectionIsDropped(t *testing.T) {
 	assert.Equal(t, "t", fc2.command().Topic, "the client reconnected and subscribed again")
 	fc2.finish()
 }
+
+// TestErrorsWithoutTopicAreBounded: errors that name no topic (only a
+// misbehaving server sends them) take no more than QueueSize places; the
+// rest are dropped, and the topics' messages still flow.
+func TestErrorsWithoutTopicAreBounded(t *testing.T) {
+	t.Parallel()
+	const size = 4
+	f := newFake(t)
+	c := dial(t, f.url, client.Options{QueueSize: size})
+	fc := f.accept(t)
+	defer fc.finish()
+	require.NoError(t, c.Subscribe("t"))
+	fc.command()
+	var flood []string
+	for range 3 * size {
+		flood = append(flood, `{"type":"error","code":"bad_request","message":"no topic"}`)
+	}
+	fc.send(flood...) // one frame: the client applies it at once
+	for range size {
+		_, err := c.Next(ctxT(t))
+		var te *client.TopicError
+		require.ErrorAs(t, err, &te)
+		assert.Empty(t, te.Topic)
+	}
+	fc.send(`{"type":"snapshot","topic":"t","epoch":"E","seq":1,"data":1}`)
+	m := next(t, c)
+	assert.Equal(t, client.Message{Kind: fanout.Snapshot, Topic: "t", Epoch: "E", Seq: 1, Data: m.Data}, m)
+}

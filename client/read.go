@@ -136,6 +136,8 @@ func (c *Client) refusedLocked(name, code, msg string) {
 	if t != nil {
 		t.gone = true
 		delete(c.topics, name)
+	} else if c.q.len() >= c.opts.QueueSize {
+		return // an error naming no topic, with the caller that far behind: drop it
 	}
 	c.q.push(item{err: &TopicError{Topic: name, Code: code, Message: msg}})
 	signal(c.ready)
