@@ -291,7 +291,7 @@ func (h *Hub) join(ctx context.Context, name string, sn *subscription, from *Pos
 			// yet (it comes from a node ahead of this one): catch up with
 			// the broker once rather than reset it.
 			caughtUp = true
-			if err := h.node.catchUpUnlock(ctx, t); err != nil {
+			if err := h.node.catchUpUnlock(ctx, t, *from); err != nil {
 				return err
 			}
 			continue

@@ -72,6 +72,7 @@ type brokerLink struct {
 	binding   *bindCall     // non-nil while a join subscribes and recovers
 	repairing bool          // a repair is queued or running
 	settled   chan struct{} // closed when the repair ends; nil until a join waits for it
+	caughtUp  time.Time     // when a join last started a catch-up
 	stash     []Publication // received while binding or repairing, in order
 	overflow  bool          // publications were lost since the last recovery began
 }

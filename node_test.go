@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -534,5 +535,71 @@ func TestNodeCloseCancelsTheSweepersBrokerCalls(t *testing.T) {
 		synctest.Wait()         // ...and hangs there
 		require.NoError(t, h.Close())
 		assert.ErrorIs(t, <-sb.unsubscribed, context.Canceled, "Close cancels the call rather than waiting for BrokerTimeout")
+	})
+}
+
+// countingBroker counts the Recover calls that start from a position:
+// repairs and catch-ups, not binds.
+// Until gate is closed, those calls wait for it.
+type countingBroker struct {
+	*fanout.MemoryConn
+	recovers atomic.Int32
+	gate     chan struct{}
+}
+
+func (b *countingBroker) Recover(ctx context.Context, topic string, after fanout.Position, limit int) (fanout.Recovery, error) {
+	if after.Epoch != "" {
+		b.recovers.Add(1)
+		<-b.gate
+	}
+	return b.MemoryConn.Recover(ctx, topic, after, limit)
+}
+
+// Resumes from a position no broker holds query the broker at most once
+// per MinCatchUpInterval, whether they come together (they share one
+// catch-up) or one after another (they wait for the next): such clients
+// cannot make a node hammer its broker.
+func TestNodeCatchUpIsPaced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+		cb := &countingBroker{MemoryConn: mb.Connect(), gate: make(chan struct{})}
+		h := fanout.NewHub(fanout.Options{Broker: cb})
+		defer func() { assert.NoError(t, h.Close()) }()
+		s := h.NewSubscriber(fanout.SubscriberOptions{})
+		defer s.Close()
+		require.NoError(t, s.Subscribe(t.Context(), "t"))
+		head := nodePublish(t, h, "t", 1)
+		synctest.Wait() // the broker has delivered it to the node
+		ahead := fanout.Position{Epoch: head.Epoch, Seq: head.Seq + 100}
+		resume := func() {
+			r := h.NewSubscriber(fanout.SubscriberOptions{})
+			defer r.Close()
+			assert.NoError(t, r.Resume(t.Context(), "t", ahead))
+			d, err := r.Next(t.Context())
+			if assert.NoError(t, err) {
+				assert.Equal(t, fanout.Reset, d.Kind, "a position the broker never reached is reset")
+				assert.Equal(t, head, d.Position())
+			}
+		}
+
+		var wg sync.WaitGroup
+		for range 5 {
+			wg.Go(resume)
+		}
+		synctest.Wait() // one catch-up in Recover, every join waiting for it
+		close(cb.gate)
+		wg.Wait()
+		assert.Equal(t, int32(1), cb.recovers.Load(), "joins at the same moment share one catch-up")
+
+		const period = 10 * fanout.MinCatchUpInterval
+		start := time.Now() // fake time: exact
+		joins := 0
+		for joins < 100 && time.Since(start) < period {
+			resume()
+			joins++
+		}
+		assert.Greater(t, joins, 1)
+		assert.LessOrEqual(t, int(cb.recovers.Load())-1, int(period/fanout.MinCatchUpInterval)+1,
+			"%d joins one after another in %v", joins, period)
 	})
 }

@@ -23,31 +23,71 @@ func (n *node) repairLocked(t *topic) {
 	}
 }
 
+// minCatchUpInterval is the least time between two catch-ups of a topic
+// (see catchUpUnlock): joins from positions no broker holds, a client's
+// bug or a hostile one, cannot make a node query its broker more often.
+const minCatchUpInterval = 100 * time.Millisecond
+
 // catchUpUnlock brings the bound topic t up to the broker's head, for a
-// subscriber resuming from a position this node has not reached. It
-// queues a repair unless one is under way and waits until it ends, the
-// broker timeout passes (the join then resets the subscriber) or ctx is
-// done. The caller holds t's lock, which catchUpUnlock releases.
-func (n *node) catchUpUnlock(ctx context.Context, t *topic) error {
+// subscriber resuming from pos, a position in t's epoch this node has not
+// reached. It shares the repair under way, or starts one, at most one per
+// minCatchUpInterval (a join that comes sooner waits for the next), and
+// waits until it ends, pos is reached, the broker timeout passes (the join
+// then resets the subscriber) or ctx is done. The caller holds t's lock,
+// which catchUpUnlock releases.
+func (n *node) catchUpUnlock(ctx context.Context, t *topic, pos Position) error {
+	deadline := time.NewTimer(n.timeout)
+	defer deadline.Stop()
 	l := t.link
-	if !l.repairing {
-		n.repairLocked(t)
+	for paused := false; ; paused = true {
+		if t.dead || !l.bound || t.epoch != pos.Epoch || t.seq >= pos.Seq {
+			t.mu.Unlock()
+			return nil
+		}
+		var wait <-chan struct{}
+		var pause *time.Timer
+		since := time.Since(l.caughtUp)
+		switch {
+		case l.repairing:
+		case since >= minCatchUpInterval:
+			l.caughtUp = time.Now()
+			n.repairLocked(t)
+		case paused:
+			t.mu.Unlock()
+			return nil // another join caught up while this one paused
+		default:
+			pause = time.NewTimer(minCatchUpInterval - since)
+		}
+		if pause == nil {
+			if l.settled == nil {
+				l.settled = make(chan struct{})
+			}
+			wait = l.settled
+		}
+		t.mu.Unlock()
+		var tick <-chan time.Time
+		if pause != nil {
+			tick = pause.C
+		}
+		again := false
+		var err error
+		select {
+		case <-wait:
+		case <-tick:
+			again = true
+		case <-deadline.C:
+		case <-n.ctx.Done():
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if pause != nil {
+			pause.Stop()
+		}
+		if !again {
+			return err
+		}
+		t.mu.Lock()
 	}
-	if l.settled == nil {
-		l.settled = make(chan struct{})
-	}
-	settled := l.settled
-	t.mu.Unlock()
-	timer := time.NewTimer(n.timeout)
-	defer timer.Stop()
-	select {
-	case <-settled:
-	case <-timer.C:
-	case <-n.ctx.Done():
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return nil
 }
 
 // settleLocked ends t's repair and wakes the joins waiting for it.
