@@ -286,10 +286,10 @@ func (h *Hub) join(ctx context.Context, name string, sn *subscription, from *Pos
 			}
 			continue
 		}
-		if h.node != nil && !caughtUp && from != nil && from.Epoch == t.epoch && from.Seq > t.seq {
-			// The subscriber has seen messages this node has not received
-			// yet (it comes from a node ahead of this one): catch up with
-			// the broker once rather than reset it.
+		if h.node != nil && !caughtUp && from != nil && t.link.aheadLocked(t, *from) {
+			// The subscriber may have seen messages this node has not
+			// received yet (it comes from a node ahead of this one): catch
+			// up with the broker once rather than reset it.
 			caughtUp = true
 			if err := h.node.catchUpUnlock(ctx, t, *from); err != nil {
 				return err

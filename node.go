@@ -73,6 +73,7 @@ type brokerLink struct {
 	repairing bool          // a repair is queued or running
 	settled   chan struct{} // closed when the repair ends; nil until a join waits for it
 	caughtUp  time.Time     // when a join last started a catch-up
+	oldEpoch  string        // the topic's epoch before the broker's last change of epoch
 	stash     []Publication // received while binding or repairing, in order
 	overflow  bool          // publications were lost since the last recovery began
 }
@@ -276,6 +277,20 @@ func (h *Hub) Reconnected() {
 		}
 		sh.mu.RUnlock()
 	}
+}
+
+// aheadLocked reports whether pos may be a position of t that the broker
+// holds and this node has not reached: later in t's epoch, or in an epoch
+// this node has not had (a newer one, after the broker lost data). t's
+// lock is held.
+func (l *brokerLink) aheadLocked(t *topic, pos Position) bool {
+	switch pos.Epoch {
+	case "", l.oldEpoch:
+		return false
+	case t.epoch:
+		return pos.Seq > t.seq
+	}
+	return true
 }
 
 func (l *brokerLink) stashLocked(p Publication) {

@@ -360,6 +360,39 @@ func TestNodeResumeOnANodeBehind(t *testing.T) {
 	nodeExpect(t, f, fanout.Reset, p3, "s3")
 }
 
+// A subscriber that resumes in a new epoch (the broker lost the topic and
+// started again) on a node that has not seen that epoch yet is caught up,
+// not reset to the node's stale state; its own subscribers are reset to
+// the new epoch.
+func TestNodeResumeInANewEpochOnANodeBehind(t *testing.T) {
+	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	hubs, conns := nodeHubs(t, mb, 2, fanout.Options{})
+	a, b := nodeSub(t, hubs[0], "t"), nodeSub(t, hubs[1], "t")
+	p1 := nodePublish(t, hubs[0], "t", 1)
+	nodeExpect(t, a, fanout.Update, p1, "u1")
+	nodeExpect(t, b, fanout.Update, p1, "u1")
+
+	mb.Flush()
+	conns[1].DropNext(1) // node 1 misses the first publication of the new epoch
+	p2 := nodePublish(t, hubs[0], "t", 2)
+	require.NotEqual(t, p1.Epoch, p2.Epoch)
+	nodeExpect(t, a, fanout.Reset, p2, "s2")
+
+	r := hubs[1].NewSubscriber(fanout.SubscriberOptions{})
+	defer r.Close()
+	require.NoError(t, r.Resume(t.Context(), "t", p2))
+	assert.Zero(t, r.Len(), "resumed at the head of the new epoch: nothing to deliver")
+	nodeExpect(t, b, fanout.Reset, p2, "s2")
+	p3 := nodePublish(t, hubs[0], "t", 3)
+	nodeExpect(t, r, fanout.Update, p3, "u3")
+
+	// An epoch the node had before is stale: reset at once.
+	old := hubs[1].NewSubscriber(fanout.SubscriberOptions{})
+	defer old.Close()
+	require.NoError(t, old.Resume(t.Context(), "t", p1))
+	nodeExpect(t, old, fanout.Reset, p3, "s3")
+}
+
 func TestNodePublishChecksLocally(t *testing.T) {
 	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
 	hubs, _ := nodeHubs(t, mb, 1, fanout.Options{MaxMessageSize: 4})

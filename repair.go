@@ -29,8 +29,8 @@ func (n *node) repairLocked(t *topic) {
 const minCatchUpInterval = 100 * time.Millisecond
 
 // catchUpUnlock brings the bound topic t up to the broker's head, for a
-// subscriber resuming from pos, a position in t's epoch this node has not
-// reached. It shares the repair under way, or starts one, at most one per
+// subscriber resuming from pos, a position this node has not reached (see
+// aheadLocked). It shares the repair under way, or starts one, at most one per
 // minCatchUpInterval (a join that comes sooner waits for the next), and
 // waits until it ends, pos is reached, the broker timeout passes (the join
 // then resets the subscriber) or ctx is done. The caller holds t's lock,
@@ -40,7 +40,7 @@ func (n *node) catchUpUnlock(ctx context.Context, t *topic, pos Position) error 
 	defer deadline.Stop()
 	l := t.link
 	for paused := false; ; paused = true {
-		if t.dead || !l.bound || t.epoch != pos.Epoch || t.seq >= pos.Seq {
+		if t.dead || !l.bound || !l.aheadLocked(t, pos) {
 			t.mu.Unlock()
 			return nil
 		}
@@ -211,6 +211,9 @@ func (n *node) installLocked(t *topic, rec Recovery, mark int, now time.Time, in
 		}
 		n.repairs.Add(1)
 	} else {
+		if !initial && t.epoch != rec.Head.Epoch {
+			t.link.oldEpoch = t.epoch
+		}
 		t.epoch = rec.Head.Epoch
 		t.hist = history{}
 		for _, m := range msgs {

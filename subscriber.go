@@ -129,9 +129,11 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) error {
 // none), followed by the updates after it, and must replace its state.
 //
 // On a hub with a broker, a pos this node has not reached yet (the
-// consumer comes from a node that is ahead) makes Resume catch the topic
-// up with the broker first, waiting at most Options.BrokerTimeout, so the
-// consumer is resumed rather than reset.
+// consumer comes from a node that is ahead: a later seq, or an epoch this
+// node has not seen) makes Resume catch the topic up with the broker
+// first, waiting at most Options.BrokerTimeout, so the consumer is resumed
+// rather than reset. A topic is caught up at most once per 100ms; joins
+// in between share or wait for the next.
 func (s *Subscriber) Resume(ctx context.Context, topic string, pos Position) error {
 	if err := s.join(ctx, topic, &pos); err != nil {
 		return fmt.Errorf("resume %q at %v: %w", topic, pos, err)
