@@ -358,3 +358,38 @@ func TestClientWorksWithoutEventSource(t *testing.T) {
 		t.Fatalf("close() without EventSource: %s, want the client closed", got)
 	}
 }
+
+// TestClientIgnoresTheOldSubscriptionsUpdates: a topic unsubscribed and
+// subscribed again at once over WebSocket may still receive updates of the
+// old subscription, in flight before the server saw the unsubscribe. The
+// new subscription starts with its snapshot: updates before it are
+// dropped, not handed to the new handlers.
+func TestClientIgnoresTheOldSubscriptionsUpdates(t *testing.T) {
+	s := newScript(t)
+	b := newBrowser(t)
+	b.open(s.url(`{}`))
+	eval[bool](b, `window.t.sub('a')`)
+	c := s.accept()
+	c.command(t)
+	c.send(t, msg("snapshot", "a", "E1", 1, `1`))
+	b.waitEvents(`["snapshot","a",1,"1"]`)
+	eval[bool](b, `window.t.client.unsubscribe('a') && window.t.sub('a')`)
+	if cmd := c.command(t); cmd["action"] != "unsubscribe" {
+		t.Fatalf("first command %v, want the unsubscribe", cmd)
+	}
+	if cmd := c.command(t); cmd["action"] != "subscribe" || cmd["epoch"] != nil {
+		t.Fatalf("second command %v, want a fresh subscribe", cmd)
+	}
+	c.send(t,
+		msg("update", "a", "E1", 2, `2`), // the old subscription's, in flight
+		`{"type":"unsubscribed","topic":"a","reason":"requested"}`,
+		msg("snapshot", "a", "E1", 2, `2`),
+		msg("update", "a", "E1", 3, `3`),
+	)
+	b.waitEvents(`["update","a",3,"3"]`)
+	got := eval[string](b, `JSON.stringify(window.t.events.filter((e) => e[0] !== 'state'))`)
+	want := `[["snapshot","a",1,"1"],["snapshot","a",2,"2"],["update","a",3,"3"]]`
+	if got != want {
+		t.Fatalf("events %s, want %s", got, want)
+	}
+}

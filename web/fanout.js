@@ -390,7 +390,10 @@ export class FanoutClient {
   _onData(m) {
     const t = this._topics.get(m.topic);
     if (!t) return; // unsubscribed meanwhile
-    if (m.type === 'update' && t.epoch !== null) {
+    // Every subscription starts with a snapshot (data null when the topic
+    // keeps none): an update before it is an earlier subscription's.
+    if (m.type === 'update' && t.epoch === null) return;
+    if (m.type === 'update') {
       if (m.epoch === t.epoch && m.seq <= t.seq) return; // a duplicate
       if (m.epoch !== t.epoch || (m.seq !== t.seq + 1 && !m.gap)) {
         this._resync();
