@@ -271,26 +271,31 @@ func (c *conn) subscribe(cmd transport.Command) {
 		return
 	}
 	pos := fanout.Position{Epoch: cmd.Epoch, Seq: cmd.Since}
+	marked := false // the mark of a join still under way (a repeated subscribe) stays
 	if !cmd.Resume {
 		// A fresh join resumes from no position: the hub answers with a
 		// Reset carrying the snapshot, or no data for a topic that keeps
 		// none, which the writer sends as the snapshot. So every topic
 		// starts with a position the client can resume from, even before
 		// its first update (as over SSE and long-poll).
-		c.setJoining(cmd.Topic, true)
+		marked = !c.setJoining(cmd.Topic, true)
 	}
 	if err := c.sub.Resume(c.ctx, cmd.Topic, pos); err != nil {
-		c.setJoining(cmd.Topic, false)
+		if marked {
+			c.setJoining(cmd.Topic, false)
+		}
 		c.replyError(transport.FromError(err), cmd)
 		return
 	}
 	c.replyf(func(b []byte) []byte { return transport.AppendSubscribed(b, cmd.Topic, cmd.ID, cmd.HasID) })
 }
 
-// setJoining marks topic as subscribed afresh, or clears the mark.
-func (c *conn) setJoining(topic string, on bool) {
+// setJoining marks topic as subscribed afresh, or clears the mark. It
+// reports whether the mark was set before.
+func (c *conn) setJoining(topic string, on bool) (was bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	was = c.joining[topic]
 	switch {
 	case !on:
 		delete(c.joining, topic)
@@ -303,6 +308,7 @@ func (c *conn) setJoining(topic string, on bool) {
 		c.joining[topic] = true
 	}
 	c.nJoining.Store(int32(len(c.joining)))
+	return was
 }
 
 // joined reports whether d, a Reset, is the first message of a fresh
