@@ -359,11 +359,10 @@ func TestClientWorksWithoutEventSource(t *testing.T) {
 	}
 }
 
-// TestClientIgnoresTheOldSubscriptionsUpdates: a topic unsubscribed and
-// subscribed again at once over WebSocket may still receive updates of the
-// old subscription, in flight before the server saw the unsubscribe. The
-// new subscription starts with its snapshot: updates before it are
-// dropped, not handed to the new handlers.
+// TestClientIgnoresTheOldSubscriptionsUpdates: every subscription starts
+// with a snapshot, so an update of a topic that has no position yet is an
+// earlier subscription's (a server that sends one late): it is dropped,
+// not handed to the new handlers.
 func TestClientIgnoresTheOldSubscriptionsUpdates(t *testing.T) {
 	s := newScript(t)
 	b := newBrowser(t)
@@ -374,18 +373,58 @@ func TestClientIgnoresTheOldSubscriptionsUpdates(t *testing.T) {
 	c.send(t, msg("snapshot", "a", "E1", 1, `1`))
 	b.waitEvents(`["snapshot","a",1,"1"]`)
 	eval[bool](b, `window.t.client.unsubscribe('a') && window.t.sub('a')`)
-	if cmd := c.command(t); cmd["action"] != "unsubscribe" {
+	cmd := c.command(t)
+	if cmd["action"] != "unsubscribe" {
 		t.Fatalf("first command %v, want the unsubscribe", cmd)
 	}
+	c.send(t, fmt.Sprintf(`{"type":"unsubscribed","topic":"a","reason":"requested","id":%v}`, cmd["id"]))
 	if cmd := c.command(t); cmd["action"] != "subscribe" || cmd["epoch"] != nil {
 		t.Fatalf("second command %v, want a fresh subscribe", cmd)
 	}
 	c.send(t,
-		msg("update", "a", "E1", 2, `2`), // the old subscription's, in flight
-		`{"type":"unsubscribed","topic":"a","reason":"requested"}`,
+		msg("update", "a", "E1", 2, `2`), // the old subscription's, late
 		msg("snapshot", "a", "E1", 2, `2`),
 		msg("update", "a", "E1", 3, `3`),
 	)
+	b.waitEvents(`["update","a",3,"3"]`)
+	got := eval[string](b, `JSON.stringify(window.t.events.filter((e) => e[0] !== 'state'))`)
+	want := `[["snapshot","a",1,"1"],["snapshot","a",2,"2"],["update","a",3,"3"]]`
+	if got != want {
+		t.Fatalf("events %s, want %s", got, want)
+	}
+}
+
+// TestClientWaitsForTheUnsubscribe: a topic subscribed again over
+// WebSocket while its unsubscribe is unconfirmed is sent once the server
+// confirms it, and an unsubscribe refused as rate limited is sent again:
+// the server never holds the old subscription when the new one starts.
+func TestClientWaitsForTheUnsubscribe(t *testing.T) {
+	s := newScript(t)
+	b := newBrowser(t)
+	b.open(s.url(`{"backoffBase": 20}`))
+	eval[bool](b, `window.t.sub('a')`)
+	c := s.accept()
+	c.command(t)
+	c.send(t, msg("snapshot", "a", "E1", 1, `1`))
+	b.waitEvents(`["snapshot","a",1,"1"]`)
+	eval[bool](b, `window.t.client.unsubscribe('a') && window.t.sub('a')`)
+	cmd := c.command(t)
+	if cmd["action"] != "unsubscribe" || cmd["id"] == nil {
+		t.Fatalf("first command %v, want the unsubscribe with an id", cmd)
+	}
+	c.send(t, fmt.Sprintf(`{"type":"error","code":"rate_limited","message":"slow down","topic":"a","id":%v}`, cmd["id"]))
+	cmd = c.command(t)
+	if cmd["action"] != "unsubscribe" {
+		t.Fatalf("after a rate-limited unsubscribe the client sent %v, want the unsubscribe again", cmd)
+	}
+	c.send(t,
+		msg("update", "a", "E1", 2, `2`), // the old subscription's
+		fmt.Sprintf(`{"type":"unsubscribed","topic":"a","reason":"requested","id":%v}`, cmd["id"]),
+	)
+	if cmd = c.command(t); cmd["action"] != "subscribe" || cmd["epoch"] != nil {
+		t.Fatalf("after the unsubscribe the client sent %v, want a fresh subscribe", cmd)
+	}
+	c.send(t, msg("snapshot", "a", "E1", 2, `2`), msg("update", "a", "E1", 3, `3`))
 	b.waitEvents(`["update","a",3,"3"]`)
 	got := eval[string](b, `JSON.stringify(window.t.events.filter((e) => e[0] !== 'state'))`)
 	want := `[["snapshot","a",1,"1"],["snapshot","a",2,"2"],["update","a",3,"3"]]`

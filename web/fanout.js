@@ -87,6 +87,7 @@ export class FanoutClient {
     this._timer = null; // the pending reconnect
     this._nextId = 1;
     this._pending = new Map(); // WebSocket command id -> topic name, until answered
+    this._leaving = new Map(); // topic name -> {id, timer, retries}: WebSocket unsubscribes not yet confirmed
     this._sseDirty = false; // an SSE reconnect for a new topic set is queued
     this._online = () => {
       if (this._timer !== null) this._connect();
@@ -124,7 +125,7 @@ export class FanoutClient {
     clearTimeout(t.timer);
     this._topics.delete(topic);
     if (this._isWS()) {
-      this._send({ action: 'unsubscribe', topic });
+      if (!this._leaving.has(topic)) this._sendUnsubscribe(topic, 0);
     } else {
       this._restartSSE();
     }
@@ -180,6 +181,7 @@ export class FanoutClient {
     if (this._openedAt && Date.now() - this._openedAt >= this.options.stableAfter) this._attempt = 0;
     this._openedAt = 0;
     this._pending.clear();
+    this._forgetLeaving(); // a new connection holds no subscription
     if (delay === null) {
       const cap = Math.min(this.options.backoffMax, this.options.backoffBase * 2 ** Math.min(this._attempt, 30));
       this._attempt++;
@@ -195,6 +197,7 @@ export class FanoutClient {
     clearTimeout(this._timer);
     this._timer = null;
     for (const t of this._topics.values()) clearTimeout(t.timer);
+    this._forgetLeaving();
     this._drop(1000, 'bye');
     if (typeof window !== 'undefined') window.removeEventListener('online', this._online);
     this._setState(State.CLOSED, info);
@@ -286,6 +289,10 @@ export class FanoutClient {
       this._restartSSE();
       return;
     }
+    // A topic subscribed again while its unsubscribe is unconfirmed is sent
+    // once it is (see _left), so that the old subscription's messages are
+    // not taken for the new one's.
+    if (this._leaving.has(t.name)) return;
     const id = this._nextId++;
     const cmd = { action: 'subscribe', topic: t.name, id };
     if (t.epoch !== null) {
@@ -293,6 +300,32 @@ export class FanoutClient {
       cmd.since = t.seq;
     }
     if (this._send(cmd)) this._pending.set(id, t.name);
+  }
+
+  // _sendUnsubscribe sends an unsubscribe and keeps topic leaving until the
+  // server confirms it; retries counts the attempts refused as rate limited.
+  _sendUnsubscribe(topic, retries) {
+    const id = this._nextId++;
+    if (!this._send({ action: 'unsubscribe', topic, id })) return; // no connection: nothing to leave
+    this._pending.set(id, topic);
+    this._leaving.set(topic, { id, timer: null, retries });
+  }
+
+  // _left ends the leaving of topic, if it was, and sends the subscription
+  // that waited for it. It reports whether topic was leaving.
+  _left(topic) {
+    const l = this._leaving.get(topic);
+    if (!l) return false;
+    clearTimeout(l.timer);
+    this._leaving.delete(topic);
+    const t = this._topics.get(topic);
+    if (t) this._sendSubscribe(t);
+    return true;
+  }
+
+  _forgetLeaving() {
+    for (const l of this._leaving.values()) clearTimeout(l.timer);
+    this._leaving.clear();
   }
 
   // _onFrame handles one WebSocket text frame: one or more messages, one
@@ -375,11 +408,26 @@ export class FanoutClient {
         return;
       case 'unsubscribed':
         this._pending.delete(m.id);
+        if (this._left(m.topic)) return;
         if (m.reason !== 'requested') this._refused(m.topic, m.reason, `the server ended the subscription: ${m.reason}`);
         return;
       case 'error': {
         const topic = m.topic || this._pending.get(m.id);
         this._pending.delete(m.id);
+        const l = topic && this._leaving.get(topic);
+        if (l && m.id === l.id) {
+          if (m.code !== 'rate_limited') {
+            this._left(topic); // not_subscribed, or a refusal: nothing more to leave
+            return;
+          }
+          const cap = Math.min(this.options.backoffMax, this.options.backoffBase * 2 ** Math.min(l.retries, 30));
+          l.timer = setTimeout(() => {
+            if (this._leaving.get(topic) !== l) return;
+            this._leaving.delete(topic);
+            this._sendUnsubscribe(topic, l.retries + 1);
+          }, Math.random() * cap);
+          return;
+        }
         if (HARMLESS.has(m.code)) return;
         if (topic && this._topics.has(topic)) this._refused(topic, m.code, m.message);
         else if (this.options.onerror) this._call(this.options.onerror, { code: m.code, message: m.message });
