@@ -215,7 +215,7 @@ func runClients(t *testing.T, c *cluster, gws []*gateway, n int, disrupt func())
 
 // readClient reads cl until the end mark, checking each message against
 // the previous one and the publisher's log. It signals ready after the
-// first message.
+// first published message (seq 1 or later).
 func readClient(ctx context.Context, cl *client.Client, r *clientResult, log *sentLog, ready chan<- struct{}) error {
 	for {
 		m, err := cl.Next(ctx)
