@@ -490,9 +490,12 @@ func TestNodeNoSilentGapUnderLoss(t *testing.T) {
 		repairs += st.Repairs
 		resets += st.Resets
 	}
+	// How the losses split between repairs and resets depends on how far
+	// the publisher got before each repair ran (history holds 16), so only
+	// their sum is certain here; TestNodeDroppedPublicationIsRepaired and
+	// TestNodeHistoryTooShortResets pin each path down.
 	t.Logf("repairs %d, resets %d", repairs, resets)
-	assert.NotZero(t, repairs)
-	assert.NotZero(t, resets)
+	assert.NotZero(t, repairs+resets, "the losses were noticed")
 }
 
 // holdingBroker holds the first Recover of a repair (one after a
