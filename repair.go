@@ -44,50 +44,44 @@ func (n *node) catchUpUnlock(ctx context.Context, t *topic, pos Position) error 
 			t.mu.Unlock()
 			return nil
 		}
-		var wait <-chan struct{}
-		var pause *time.Timer
-		since := time.Since(l.caughtUp)
-		switch {
-		case l.repairing:
-		case since >= minCatchUpInterval:
+		if since := time.Since(l.caughtUp); !l.repairing && since < minCatchUpInterval {
+			t.mu.Unlock()
+			if paused {
+				return nil // another join caught up while this one paused
+			}
+			if done, err := await(ctx, n, deadline, time.After(minCatchUpInterval-since)); done {
+				return err
+			}
+			t.mu.Lock()
+			continue
+		}
+		if !l.repairing {
 			l.caughtUp = time.Now()
 			n.repairLocked(t)
-		case paused:
-			t.mu.Unlock()
-			return nil // another join caught up while this one paused
-		default:
-			pause = time.NewTimer(minCatchUpInterval - since)
 		}
-		if pause == nil {
-			if l.settled == nil {
-				l.settled = make(chan struct{})
-			}
-			wait = l.settled
+		if l.settled == nil {
+			l.settled = make(chan struct{})
 		}
+		settled := l.settled
 		t.mu.Unlock()
-		var tick <-chan time.Time
-		if pause != nil {
-			tick = pause.C
-		}
-		again := false
-		var err error
-		select {
-		case <-wait:
-		case <-tick:
-			again = true
-		case <-deadline.C:
-		case <-n.ctx.Done():
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		if pause != nil {
-			pause.Stop()
-		}
-		if !again {
-			return err
-		}
-		t.mu.Lock()
+		_, err := await(ctx, n, deadline, settled)
+		return err
 	}
+}
+
+// await waits for ch, the deadline, the hub's closing or ctx. It reports
+// whether the wait ended otherwise than by ch, with ctx's error if ctx
+// ended it.
+func await[T any](ctx context.Context, n *node, deadline *time.Timer, ch <-chan T) (bool, error) {
+	select {
+	case <-ch:
+		return false, nil
+	case <-deadline.C:
+	case <-n.ctx.Done():
+	case <-ctx.Done():
+		return true, ctx.Err()
+	}
+	return true, nil
 }
 
 // settleLocked ends t's repair and wakes the joins waiting for it.
