@@ -183,14 +183,18 @@ export class FanoutClient {
     this._pending.clear();
     this._forgetLeaving(); // a new connection holds no subscription
     if (delay === null) {
-      const cap = Math.min(this.options.backoffMax, this.options.backoffBase * 2 ** Math.min(this._attempt, 30));
-      this._attempt++;
-      delay = Math.random() * cap;
+      delay = this._backoff(this._attempt++);
     }
     this._setState(this._everOpened ? State.RECONNECTING : State.CONNECTING, info);
     if (this.state === State.CLOSED) return; // onstate called close(): no reconnect
     clearTimeout(this._timer);
     this._timer = setTimeout(() => this._connect(), delay);
+  }
+
+  // _backoff returns the delay of attempt n (from 0): full jitter, a random
+  // time up to min(backoffMax, backoffBase·2ⁿ).
+  _backoff(n) {
+    return Math.random() * Math.min(this.options.backoffMax, this.options.backoffBase * 2 ** Math.min(n, 30));
   }
 
   _stop(info) {
@@ -420,12 +424,11 @@ export class FanoutClient {
             this._left(topic); // not_subscribed, or a refusal: nothing more to leave
             return;
           }
-          const cap = Math.min(this.options.backoffMax, this.options.backoffBase * 2 ** Math.min(l.retries, 30));
           l.timer = setTimeout(() => {
             if (this._leaving.get(topic) !== l) return;
             this._leaving.delete(topic);
             this._sendUnsubscribe(topic, l.retries + 1);
-          }, Math.random() * cap);
+          }, this._backoff(l.retries));
           return;
         }
         if (HARMLESS.has(m.code)) return;
@@ -463,13 +466,11 @@ export class FanoutClient {
     const t = this._topics.get(topic);
     if (!t) return;
     if (RETRYABLE.has(code)) {
-      const cap = Math.min(this.options.backoffMax, this.options.backoffBase * 2 ** Math.min(t.retries, 30));
-      t.retries++;
       clearTimeout(t.timer);
       t.timer = setTimeout(() => {
         t.timer = null;
         if (this._topics.get(topic) === t) this._sendSubscribe(t);
-      }, Math.random() * cap);
+      }, this._backoff(t.retries++));
       return;
     }
     this._topics.delete(topic);
