@@ -39,6 +39,15 @@ func nodeSub(t *testing.T, h *fanout.Hub, topic string) *fanout.Subscriber {
 	return s
 }
 
+// nodeResume resumes topic on h from pos with a new subscriber.
+func nodeResume(t *testing.T, h *fanout.Hub, topic string, pos fanout.Position) *fanout.Subscriber {
+	t.Helper()
+	s := h.NewSubscriber(fanout.SubscriberOptions{})
+	t.Cleanup(func() { _ = s.Close() })
+	require.NoError(t, s.Resume(t.Context(), topic, pos))
+	return s
+}
+
 func nodeNext(t *testing.T, s *fanout.Subscriber) fanout.Delivery {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -215,9 +224,7 @@ func TestNodeFlushResetsToNewEpoch(t *testing.T) {
 		assert.Equal(t, uint64(1), h.Stats().Resets)
 	}
 	// A client holding the old epoch is reset on any node.
-	r := hubs[2].NewSubscriber(fanout.SubscriberOptions{})
-	defer r.Close()
-	require.NoError(t, r.Resume(t.Context(), "t", old))
+	r := nodeResume(t, hubs[2], "t", old)
 	nodeExpect(t, r, fanout.Reset, pos, "s2")
 }
 
@@ -319,9 +326,7 @@ func TestNodeResumeOnAnotherNode(t *testing.T) {
 		last = nodeNext(t, s).Position()
 	}
 	require.NoError(t, hubs[0].Close()) // the node dies
-	r := hubs[1].NewSubscriber(fanout.SubscriberOptions{})
-	defer r.Close()
-	require.NoError(t, r.Resume(t.Context(), "t", last))
+	r := nodeResume(t, hubs[1], "t", last)
 	for seq := last.Seq + 1; seq <= 10; seq++ {
 		nodeExpect(t, r, fanout.Update, fanout.Position{Epoch: last.Epoch, Seq: seq}, fmt.Sprintf("u%d", seq))
 	}
@@ -339,9 +344,7 @@ func TestNodeResumeOnANodeBehind(t *testing.T) {
 	nodeExpect(t, a, fanout.Update, p1, "u1")
 	nodeExpect(t, a, fanout.Update, p2, "u2")
 
-	r := hubs[1].NewSubscriber(fanout.SubscriberOptions{})
-	defer r.Close()
-	require.NoError(t, r.Resume(t.Context(), "t", p2))
+	r := nodeResume(t, hubs[1], "t", p2)
 	assert.Zero(t, r.Len(), "nothing to catch up once the node has caught up")
 	// The node's own subscriber gets what the node missed.
 	nodeExpect(t, b, fanout.Update, p1, "u1")
@@ -354,9 +357,7 @@ func TestNodeResumeOnANodeBehind(t *testing.T) {
 	assert.Zero(t, st.Resets)
 
 	// A position ahead of the broker itself is reset to the head.
-	f := hubs[1].NewSubscriber(fanout.SubscriberOptions{})
-	defer f.Close()
-	require.NoError(t, f.Resume(t.Context(), "t", fanout.Position{Epoch: p3.Epoch, Seq: 99}))
+	f := nodeResume(t, hubs[1], "t", fanout.Position{Epoch: p3.Epoch, Seq: 99})
 	nodeExpect(t, f, fanout.Reset, p3, "s3")
 }
 
@@ -378,18 +379,14 @@ func TestNodeResumeInANewEpochOnANodeBehind(t *testing.T) {
 	require.NotEqual(t, p1.Epoch, p2.Epoch)
 	nodeExpect(t, a, fanout.Reset, p2, "s2")
 
-	r := hubs[1].NewSubscriber(fanout.SubscriberOptions{})
-	defer r.Close()
-	require.NoError(t, r.Resume(t.Context(), "t", p2))
+	r := nodeResume(t, hubs[1], "t", p2)
 	assert.Zero(t, r.Len(), "resumed at the head of the new epoch: nothing to deliver")
 	nodeExpect(t, b, fanout.Reset, p2, "s2")
 	p3 := nodePublish(t, hubs[0], "t", 3)
 	nodeExpect(t, r, fanout.Update, p3, "u3")
 
 	// An epoch the node had before is stale: reset at once.
-	old := hubs[1].NewSubscriber(fanout.SubscriberOptions{})
-	defer old.Close()
-	require.NoError(t, old.Resume(t.Context(), "t", p1))
+	old := nodeResume(t, hubs[1], "t", p1)
 	nodeExpect(t, old, fanout.Reset, p3, "s3")
 }
 
