@@ -155,6 +155,30 @@ func (b *browser) waitEvents(want string) {
 	b.waitFor(want, fmt.Sprintf(`JSON.stringify(window.t.events).includes(%q)`, want), `JSON.stringify(window.t.events)`)
 }
 
+// dataEvents returns the page's recorded events but for the states, as
+// JSON.
+func (b *browser) dataEvents() string {
+	b.t.Helper()
+	return eval[string](b, `JSON.stringify(window.t.events.filter((e) => e[0] !== 'state'))`)
+}
+
+// resubscribed opens the page with options, subscribes to a, answers with
+// a snapshot at E1:1 and has the page unsubscribe from a and subscribe to
+// it again in the same task. The server has read nothing of that yet.
+func resubscribed(t *testing.T, options string) (*browser, *scriptConn) {
+	t.Helper()
+	s := newScript(t)
+	b := newBrowser(t)
+	b.open(s.url(options))
+	eval[bool](b, `window.t.sub('a')`)
+	c := s.accept()
+	c.command(t)
+	c.send(t, msg("snapshot", "a", "E1", 1, `1`))
+	b.waitEvents(`["snapshot","a",1,"1"]`)
+	eval[bool](b, `window.t.client.unsubscribe('a') && window.t.sub('a')`)
+	return b, c
+}
+
 func TestClientDropsDuplicatesInMultiMessageFrames(t *testing.T) {
 	s := newScript(t)
 	b := newBrowser(t)
@@ -173,7 +197,7 @@ func TestClientDropsDuplicatesInMultiMessageFrames(t *testing.T) {
 		msg("update", "a", "E1", 7, `{"v":7}`),
 	)
 	b.waitEvents(`["update","a",7,`)
-	got := eval[string](b, `JSON.stringify(window.t.events.filter((e) => e[0] !== 'state'))`)
+	got := b.dataEvents()
 	want := `[["snapshot","a",5,"{\"v\":5}"],["update","a",6,"{\"v\":6}"],["update","a",7,"{\"v\":7}"]]`
 	if got != want {
 		t.Fatalf("the handlers saw\n%s\nwant\n%s", got, want)
@@ -364,15 +388,7 @@ func TestClientWorksWithoutEventSource(t *testing.T) {
 // earlier subscription's (a server that sends one late): it is dropped,
 // not handed to the new handlers.
 func TestClientIgnoresTheOldSubscriptionsUpdates(t *testing.T) {
-	s := newScript(t)
-	b := newBrowser(t)
-	b.open(s.url(`{}`))
-	eval[bool](b, `window.t.sub('a')`)
-	c := s.accept()
-	c.command(t)
-	c.send(t, msg("snapshot", "a", "E1", 1, `1`))
-	b.waitEvents(`["snapshot","a",1,"1"]`)
-	eval[bool](b, `window.t.client.unsubscribe('a') && window.t.sub('a')`)
+	b, c := resubscribed(t, `{}`)
 	cmd := c.command(t)
 	if cmd["action"] != "unsubscribe" {
 		t.Fatalf("first command %v, want the unsubscribe", cmd)
@@ -387,7 +403,7 @@ func TestClientIgnoresTheOldSubscriptionsUpdates(t *testing.T) {
 		msg("update", "a", "E1", 3, `3`),
 	)
 	b.waitEvents(`["update","a",3,"3"]`)
-	got := eval[string](b, `JSON.stringify(window.t.events.filter((e) => e[0] !== 'state'))`)
+	got := b.dataEvents()
 	want := `[["snapshot","a",1,"1"],["snapshot","a",2,"2"],["update","a",3,"3"]]`
 	if got != want {
 		t.Fatalf("events %s, want %s", got, want)
@@ -399,15 +415,7 @@ func TestClientIgnoresTheOldSubscriptionsUpdates(t *testing.T) {
 // confirms it, and an unsubscribe refused as rate limited is sent again:
 // the server never holds the old subscription when the new one starts.
 func TestClientWaitsForTheUnsubscribe(t *testing.T) {
-	s := newScript(t)
-	b := newBrowser(t)
-	b.open(s.url(`{"backoffBase": 20}`))
-	eval[bool](b, `window.t.sub('a')`)
-	c := s.accept()
-	c.command(t)
-	c.send(t, msg("snapshot", "a", "E1", 1, `1`))
-	b.waitEvents(`["snapshot","a",1,"1"]`)
-	eval[bool](b, `window.t.client.unsubscribe('a') && window.t.sub('a')`)
+	b, c := resubscribed(t, `{"backoffBase": 20}`)
 	cmd := c.command(t)
 	if cmd["action"] != "unsubscribe" || cmd["id"] == nil {
 		t.Fatalf("first command %v, want the unsubscribe with an id", cmd)
@@ -426,7 +434,7 @@ func TestClientWaitsForTheUnsubscribe(t *testing.T) {
 	}
 	c.send(t, msg("snapshot", "a", "E1", 2, `2`), msg("update", "a", "E1", 3, `3`))
 	b.waitEvents(`["update","a",3,"3"]`)
-	got := eval[string](b, `JSON.stringify(window.t.events.filter((e) => e[0] !== 'state'))`)
+	got := b.dataEvents()
 	want := `[["snapshot","a",1,"1"],["snapshot","a",2,"2"],["update","a",3,"3"]]`
 	if got != want {
 		t.Fatalf("events %s, want %s", got, want)
