@@ -10,7 +10,7 @@ import "context"
 // the hub is its own authority, in process.
 //
 // Implementations live in their own modules (broker/redis, broker/nats);
-// NewMemoryBroker is an in-process one for tests and single-process use.
+// package broker/memory is an in-process one for tests and single-process use.
 // Every implementation passes the conformance suite in package brokertest.
 // A Broker is safe for concurrent use.
 type Broker interface {
@@ -75,8 +75,9 @@ type Publication struct {
 	RetainLast bool
 }
 
-// Sink receives a broker's traffic on one node; the Hub is the Sink of its
-// broker. Its methods do not block.
+// Sink receives a broker's traffic on one node. A Hub hands its Sink to
+// its broker's Bind; only broker implementations call its methods, which
+// do not block.
 type Sink interface {
 	// Receive hands over a publication on a topic the node subscribes
 	// to. Calls for one topic come in the order the broker delivers

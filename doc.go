@@ -63,5 +63,5 @@
 // from the broker's history before delivering what follows, or resets its
 // subscribers when history cannot cover the hole. The Redis
 // and NATS brokers live in their own modules, broker/redis and
-// broker/nats; [NewMemoryBroker] connects hubs within one process.
+// broker/nats; package broker/memory connects hubs within one process.
 package fanout

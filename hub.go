@@ -141,7 +141,7 @@ func NewHub(opts Options) *Hub {
 	}
 	if opts.Broker != nil {
 		h.node = newNode(h)
-		opts.Broker.Bind(h)
+		opts.Broker.Bind(sink{h})
 	}
 	h.wg.Add(1)
 	go h.sweeper()

@@ -209,16 +209,24 @@ func (n *node) subscribe(ctx context.Context, t *topic) (rec Recovery, mark int,
 	return rec, mark, err
 }
 
-var _ Sink = (*Hub)(nil)
+// sink is the broker-facing side of a hub: the value NewHub hands to
+// Broker.Bind, so that the Sink methods stay out of the Hub's method set.
+type sink struct{ h *Hub }
 
-// Receive hands the hub a publication from its broker; it is the
-// broker-facing side of the hub (Hub implements Sink) and applications do
-// not call it. A publication that follows the topic's head is delivered
+var _ Sink = sink{}
+
+// Receive implements Sink: see Hub.receive.
+func (s sink) Receive(p Publication) { s.h.receive(p) }
+
+// Reconnected implements Sink: see Hub.reconnected.
+func (s sink) Reconnected() { s.h.reconnected() }
+
+// receive hands the hub a publication from its broker. A publication that follows the topic's head is delivered
 // to the topic's subscribers like a local publish; a duplicate is dropped;
 // after a gap or on a new epoch the hub repairs the topic from the
 // broker's history, or resets its subscribers, so that none of them sees
-// a silent gap. Receive does not block.
-func (h *Hub) Receive(p Publication) {
+// a silent gap. It does not block.
+func (h *Hub) receive(p Publication) {
 	n := h.node
 	if n == nil || p.Message == nil || h.closed.Load() {
 		return
@@ -249,11 +257,10 @@ func (h *Hub) Receive(p Publication) {
 	n.repairLocked(t)
 }
 
-// Reconnected tells the hub that its broker lost and restored its
-// connection; it is the broker-facing side of the hub (Hub implements
-// Sink). The hub checks every topic it subscribes to against the broker
+// reconnected tells the hub that its broker lost and restored its
+// connection. The hub checks every topic it subscribes to against the broker
 // and repairs those that missed publications. It does not block.
-func (h *Hub) Reconnected() {
+func (h *Hub) reconnected() {
 	n := h.node
 	if n == nil || h.closed.Load() {
 		return

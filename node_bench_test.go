@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/broker/memory"
 )
 
 // BenchmarkNodeFanout measures one publish delivered to every subscriber
@@ -32,7 +33,7 @@ func benchNodeFanout(b *testing.B, nodes, subs int) {
 	if nodes == 0 {
 		hubs = append(hubs, fanout.NewHub(fanout.Options{}))
 	} else {
-		mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+		mb := memory.New(memory.Options{})
 		for range nodes {
 			hubs = append(hubs, fanout.NewHub(fanout.Options{Broker: mb.Connect()}))
 		}

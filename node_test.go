@@ -13,14 +13,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/broker/memory"
 )
 
 // nodeHubs starts n hubs on one memory broker, each through its own
 // connection (n nodes).
-func nodeHubs(t *testing.T, mb *fanout.MemoryBroker, n int, opts fanout.Options) ([]*fanout.Hub, []*fanout.MemoryConn) {
+func nodeHubs(t *testing.T, mb *memory.Broker, n int, opts fanout.Options) ([]*fanout.Hub, []*memory.Conn) {
 	t.Helper()
 	hubs := make([]*fanout.Hub, n)
-	conns := make([]*fanout.MemoryConn, n)
+	conns := make([]*memory.Conn, n)
 	for i := range hubs {
 		conns[i] = mb.Connect()
 		o := opts
@@ -83,7 +84,7 @@ func waitStats(t *testing.T, h *fanout.Hub, cond func(fanout.Stats) bool) {
 
 func TestNodeOrderOnEveryNode(t *testing.T) {
 	const each = 200
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	mb := memory.New(memory.Options{})
 	hubs, _ := nodeHubs(t, mb, 3, fanout.Options{})
 	var subs []*fanout.Subscriber
 	for _, h := range hubs {
@@ -128,7 +129,7 @@ func TestNodeOrderOnEveryNode(t *testing.T) {
 
 func TestNodeConcurrentJoinsWhilePublishing(t *testing.T) {
 	const total, joiners = 300, 20
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	mb := memory.New(memory.Options{})
 	hubs, _ := nodeHubs(t, mb, 2, fanout.Options{})
 	subs := make([]*fanout.Subscriber, joiners)
 	var wg sync.WaitGroup
@@ -165,7 +166,7 @@ func TestNodeConcurrentJoinsWhilePublishing(t *testing.T) {
 }
 
 func TestNodeDroppedPublicationIsRepaired(t *testing.T) {
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	mb := memory.New(memory.Options{})
 	hubs, conns := nodeHubs(t, mb, 3, fanout.Options{})
 	subs := []*fanout.Subscriber{nodeSub(t, hubs[0], "t"), nodeSub(t, hubs[1], "t"), nodeSub(t, hubs[2], "t")}
 	conns[1].DropNext(2) // node 1 misses 1 and 2; it notices at 3
@@ -185,7 +186,7 @@ func TestNodeDroppedPublicationIsRepaired(t *testing.T) {
 }
 
 func TestNodeHistoryTooShortResets(t *testing.T) {
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{HistorySize: 4})
+	mb := memory.New(memory.Options{HistorySize: 4})
 	hubs, conns := nodeHubs(t, mb, 2, fanout.Options{})
 	a, b := nodeSub(t, hubs[0], "t"), nodeSub(t, hubs[1], "t")
 	conns[1].DropNext(10)
@@ -206,7 +207,7 @@ func TestNodeHistoryTooShortResets(t *testing.T) {
 }
 
 func TestNodeFlushResetsToNewEpoch(t *testing.T) {
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	mb := memory.New(memory.Options{})
 	hubs, _ := nodeHubs(t, mb, 3, fanout.Options{})
 	subs := []*fanout.Subscriber{nodeSub(t, hubs[0], "t"), nodeSub(t, hubs[1], "t"), nodeSub(t, hubs[2], "t")}
 	old := nodePublish(t, hubs[0], "t", 1)
@@ -229,7 +230,7 @@ func TestNodeFlushResetsToNewEpoch(t *testing.T) {
 }
 
 func TestNodeBrokerDown(t *testing.T) {
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	mb := memory.New(memory.Options{})
 	hubs, conns := nodeHubs(t, mb, 2, fanout.Options{BrokerTimeout: time.Second})
 	a, b := nodeSub(t, hubs[0], "t"), nodeSub(t, hubs[1], "t")
 	p1 := nodePublish(t, hubs[0], "t", 1)
@@ -262,7 +263,7 @@ func TestNodeBrokerDown(t *testing.T) {
 }
 
 func TestNodeRepairRetriesUntilBrokerIsBack(t *testing.T) {
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	mb := memory.New(memory.Options{})
 	hubs, conns := nodeHubs(t, mb, 2, fanout.Options{})
 	b := nodeSub(t, hubs[1], "t")
 	conns[1].DropNext(1)
@@ -275,7 +276,7 @@ func TestNodeRepairRetriesUntilBrokerIsBack(t *testing.T) {
 }
 
 func TestNodeCloseDuringRepair(t *testing.T) {
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	mb := memory.New(memory.Options{})
 	hubs, conns := nodeHubs(t, mb, 2, fanout.Options{})
 	nodeSub(t, hubs[1], "t")
 	conns[1].DropNext(1)
@@ -289,7 +290,7 @@ func TestNodeCloseDuringRepair(t *testing.T) {
 }
 
 func TestNodeUnsubscribesIdleTopics(t *testing.T) {
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	mb := memory.New(memory.Options{})
 	// A tiny IdleTopicTTL makes the sweeper unsubscribe at once.
 	hubs, _ := nodeHubs(t, mb, 2, fanout.Options{IdleTopicTTL: time.Nanosecond})
 	marker := nodeSub(t, hubs[1], "marker")
@@ -315,7 +316,7 @@ func TestNodeUnsubscribesIdleTopics(t *testing.T) {
 }
 
 func TestNodeResumeOnAnotherNode(t *testing.T) {
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	mb := memory.New(memory.Options{})
 	hubs, _ := nodeHubs(t, mb, 3, fanout.Options{})
 	s := nodeSub(t, hubs[0], "t")
 	for i := 1; i <= 10; i++ {
@@ -336,7 +337,7 @@ func TestNodeResumeOnAnotherNode(t *testing.T) {
 // not received what another node delivered) is caught up from the broker,
 // not reset; a position the broker never reached is reset.
 func TestNodeResumeOnANodeBehind(t *testing.T) {
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	mb := memory.New(memory.Options{})
 	hubs, conns := nodeHubs(t, mb, 2, fanout.Options{})
 	a, b := nodeSub(t, hubs[0], "t"), nodeSub(t, hubs[1], "t")
 	conns[1].DropNext(2) // node 1 misses 1 and 2 and cannot know it yet
@@ -366,7 +367,7 @@ func TestNodeResumeOnANodeBehind(t *testing.T) {
 // not reset to the node's stale state; its own subscribers are reset to
 // the new epoch.
 func TestNodeResumeInANewEpochOnANodeBehind(t *testing.T) {
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	mb := memory.New(memory.Options{})
 	hubs, conns := nodeHubs(t, mb, 2, fanout.Options{})
 	a, b := nodeSub(t, hubs[0], "t"), nodeSub(t, hubs[1], "t")
 	p1 := nodePublish(t, hubs[0], "t", 1)
@@ -391,7 +392,7 @@ func TestNodeResumeInANewEpochOnANodeBehind(t *testing.T) {
 }
 
 func TestNodePublishChecksLocally(t *testing.T) {
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	mb := memory.New(memory.Options{})
 	hubs, _ := nodeHubs(t, mb, 1, fanout.Options{MaxMessageSize: 4})
 	_, err := hubs[0].Publish("bad topic", nil)
 	assert.ErrorIs(t, err, fanout.ErrInvalidTopic)
@@ -403,7 +404,7 @@ func TestNodePublishChecksLocally(t *testing.T) {
 }
 
 func TestNodeRetainLastFollowsTopicConfig(t *testing.T) {
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	mb := memory.New(memory.Options{})
 	hubs, _ := nodeHubs(t, mb, 2, fanout.Options{TopicConfig: func(string) fanout.TopicConfig {
 		return fanout.TopicConfig{RetainLast: true}
 	}})
@@ -414,7 +415,7 @@ func TestNodeRetainLastFollowsTopicConfig(t *testing.T) {
 }
 
 func TestNodeDropsDuplicatesAndStalePublications(t *testing.T) {
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	mb := memory.New(memory.Options{})
 	hubs, _ := nodeHubs(t, mb, 1, fanout.Options{})
 	s := nodeSub(t, hubs[0], "t")
 	p1 := nodePublish(t, hubs[0], "t", 1)
@@ -438,7 +439,7 @@ func TestNodeDropsDuplicatesAndStalePublications(t *testing.T) {
 func TestNodeNoSilentGapUnderLoss(t *testing.T) {
 	const perTopic = 400
 	topics := []string{"a", "b"}
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{HistorySize: 16})
+	mb := memory.New(memory.Options{HistorySize: 16})
 	hubs, conns := nodeHubs(t, mb, 3, fanout.Options{})
 	type watcher struct {
 		s     *fanout.Subscriber
@@ -499,14 +500,14 @@ func TestNodeNoSilentGapUnderLoss(t *testing.T) {
 // position, not a bind's) once it has the broker's answer, until the test
 // releases it: the answer is then older than what happens meanwhile.
 type holdingBroker struct {
-	*fanout.MemoryConn
+	*memory.Conn
 	once    sync.Once
 	held    chan struct{} // closed when the Recover is held
 	release chan struct{}
 }
 
 func (b *holdingBroker) Recover(ctx context.Context, topic string, after fanout.Position, limit int) (fanout.Recovery, error) {
-	rec, err := b.MemoryConn.Recover(ctx, topic, after, limit)
+	rec, err := b.Conn.Recover(ctx, topic, after, limit)
 	if after.Epoch != "" {
 		b.once.Do(func() {
 			close(b.held)
@@ -519,10 +520,10 @@ func (b *holdingBroker) Recover(ctx context.Context, topic string, after fanout.
 // A Reconnected that arrives while a repair's Recover is under way makes
 // the repair check again: its answer may predate what the outage lost.
 func TestNodeReconnectedDuringRepairChecksAgain(t *testing.T) {
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	mb := memory.New(memory.Options{})
 	hubs, _ := nodeHubs(t, mb, 1, fanout.Options{})
 	conn := mb.Connect()
-	hb := &holdingBroker{MemoryConn: conn, held: make(chan struct{}), release: make(chan struct{})}
+	hb := &holdingBroker{Conn: conn, held: make(chan struct{}), release: make(chan struct{})}
 	h := fanout.NewHub(fanout.Options{Broker: hb})
 	t.Cleanup(func() { assert.NoError(t, h.Close()) })
 	s := nodeSub(t, h, "t")
@@ -544,7 +545,7 @@ func TestNodeReconnectedDuringRepairChecksAgain(t *testing.T) {
 // stallingBroker is a Broker whose Unsubscribe hangs, as an unreachable
 // broker's would, until its context ends; it reports that context's error.
 type stallingBroker struct {
-	*fanout.MemoryConn
+	*memory.Conn
 	unsubscribed chan error
 }
 
@@ -558,8 +559,8 @@ func (b *stallingBroker) Unsubscribe(ctx context.Context, topic string) error {
 // under way: it cancels them, as it does a repair's.
 func TestNodeCloseCancelsTheSweepersBrokerCalls(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
-		sb := &stallingBroker{MemoryConn: mb.Connect(), unsubscribed: make(chan error, 10)}
+		mb := memory.New(memory.Options{})
+		sb := &stallingBroker{Conn: mb.Connect(), unsubscribed: make(chan error, 10)}
 		h := fanout.NewHub(fanout.Options{Broker: sb, BrokerTimeout: time.Hour, IdleTopicTTL: time.Millisecond})
 		s := h.NewSubscriber(fanout.SubscriberOptions{})
 		require.NoError(t, s.Subscribe(t.Context(), "t"))
@@ -575,7 +576,7 @@ func TestNodeCloseCancelsTheSweepersBrokerCalls(t *testing.T) {
 // repairs and catch-ups, not binds.
 // Until gate is closed, those calls wait for it.
 type countingBroker struct {
-	*fanout.MemoryConn
+	*memory.Conn
 	recovers atomic.Int32
 	gate     chan struct{}
 }
@@ -585,7 +586,7 @@ func (b *countingBroker) Recover(ctx context.Context, topic string, after fanout
 		b.recovers.Add(1)
 		<-b.gate
 	}
-	return b.MemoryConn.Recover(ctx, topic, after, limit)
+	return b.Conn.Recover(ctx, topic, after, limit)
 }
 
 // Resumes from a position no broker holds query the broker at most once
@@ -594,8 +595,8 @@ func (b *countingBroker) Recover(ctx context.Context, topic string, after fanout
 // cannot make a node hammer its broker.
 func TestNodeCatchUpIsPaced(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
-		cb := &countingBroker{MemoryConn: mb.Connect(), gate: make(chan struct{})}
+		mb := memory.New(memory.Options{})
+		cb := &countingBroker{Conn: mb.Connect(), gate: make(chan struct{})}
 		h := fanout.NewHub(fanout.Options{Broker: cb})
 		defer func() { assert.NoError(t, h.Close()) }()
 		s := h.NewSubscriber(fanout.SubscriberOptions{})

@@ -6,6 +6,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/broker/memory"
 	"github.com/fanout-go/fanout/brokertest"
 )
 
@@ -14,7 +15,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // TestMemoryBroker runs the suite against the in-process broker.
 func TestMemoryBroker(t *testing.T) {
 	brokertest.Run(t, func(t *testing.T) brokertest.Backend {
-		mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{HistorySize: 32})
+		mb := memory.New(memory.Options{HistorySize: 32})
 		return brokertest.Backend{
 			Connect:     func(*testing.T) fanout.Broker { return mb.Connect() },
 			Flush:       func(*testing.T) { mb.Flush() },

@@ -1,4 +1,4 @@
-package fanout_test
+package memory_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/broker/memory"
 )
 
 // chanSink records what a broker delivers on buffered channels.
@@ -55,7 +56,7 @@ func (s *chanSink) waitReconnected(t *testing.T) {
 	}
 }
 
-func memConn(t *testing.T, mb *fanout.MemoryBroker) (*fanout.MemoryConn, *chanSink) {
+func memConn(t *testing.T, mb *memory.Broker) (*memory.Conn, *chanSink) {
 	t.Helper()
 	c := mb.Connect()
 	s := newChanSink()
@@ -66,7 +67,7 @@ func memConn(t *testing.T, mb *fanout.MemoryBroker) (*fanout.MemoryConn, *chanSi
 
 func TestMemoryBrokerDropNext(t *testing.T) {
 	ctx := t.Context()
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	mb := memory.New(memory.Options{})
 	c, s := memConn(t, mb)
 	require.NoError(t, c.Subscribe(ctx, "t"))
 	c.DropNext(2)
@@ -81,7 +82,7 @@ func TestMemoryBrokerDropNext(t *testing.T) {
 func TestMemoryBrokerQueueOverflowReconnects(t *testing.T) {
 	const size = 8
 	ctx := t.Context()
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{QueueSize: size})
+	mb := memory.New(memory.Options{QueueSize: size})
 	c := mb.Connect()
 	defer c.Close()
 	s := newChanSink()
@@ -105,7 +106,7 @@ func TestMemoryBrokerQueueOverflowReconnects(t *testing.T) {
 
 func TestMemoryBrokerSetDown(t *testing.T) {
 	ctx := t.Context()
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	mb := memory.New(memory.Options{})
 	c, s := memConn(t, mb)
 	require.NoError(t, c.Subscribe(ctx, "t"))
 	pos, err := c.Publish(ctx, "t", []byte("1"), []byte("state"), false)
@@ -133,7 +134,7 @@ func TestMemoryBrokerSetDown(t *testing.T) {
 
 func TestMemoryBrokerMaxTopics(t *testing.T) {
 	ctx := t.Context()
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{MaxTopics: 2})
+	mb := memory.New(memory.Options{MaxTopics: 2})
 	c, _ := memConn(t, mb)
 	for i := range 2 {
 		_, err := c.Publish(ctx, fmt.Sprint("t", i), nil, nil, false)
@@ -150,7 +151,7 @@ func TestMemoryBrokerMaxTopics(t *testing.T) {
 
 func TestMemoryBrokerNodesGetTheirOwnMessages(t *testing.T) {
 	ctx := t.Context()
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	mb := memory.New(memory.Options{})
 	a, sa := memConn(t, mb)
 	b, sb := memConn(t, mb)
 	require.NoError(t, a.Subscribe(ctx, "t"))
@@ -168,7 +169,7 @@ func TestMemoryBrokerNodesGetTheirOwnMessages(t *testing.T) {
 
 func TestMemoryBrokerClose(t *testing.T) {
 	ctx := t.Context()
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+	mb := memory.New(memory.Options{})
 	a, _ := memConn(t, mb)
 	b, sb := memConn(t, mb)
 	require.NoError(t, a.Subscribe(ctx, "t"))

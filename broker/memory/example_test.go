@@ -1,17 +1,18 @@
-package fanout_test
+package memory_test
 
 import (
 	"context"
 	"fmt"
 
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/broker/memory"
 )
 
 // Two hubs, two nodes of one application, share topics through a broker:
 // a client subscribed on one node receives what the other publishes, at
 // the position the broker assigned.
-func ExampleMemoryBroker() {
-	mb := fanout.NewMemoryBroker(fanout.MemoryBrokerOptions{})
+func Example() {
+	mb := memory.New(memory.Options{})
 	a := fanout.NewHub(fanout.Options{Broker: mb.Connect()}) // each hub closes its connection
 	defer a.Close()
 	b := fanout.NewHub(fanout.Options{Broker: mb.Connect()})

@@ -1,4 +1,4 @@
-package fanout
+package memory
 
 import (
 	"context"
@@ -6,51 +6,52 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/fanout-go/fanout"
 )
 
-// MemoryBrokerOptions configures a MemoryBroker. The zero value gives the
-// defaults.
-type MemoryBrokerOptions struct {
+// Options configures a Broker. The zero value gives the defaults.
+type Options struct {
 	// HistorySize is how many recent messages the broker keeps per topic
-	// for Recover. Zero means DefaultHistorySize; a negative value keeps
+	// for Recover. Zero means fanout.DefaultHistorySize; a negative value keeps
 	// none.
 	HistorySize int
 
 	// QueueSize bounds the publications queued for one node. A node whose
 	// queue is full misses the publications that do not fit and is then
-	// told so with Sink.Reconnected, as a remote broker's client would be
-	// after its connection dropped. Zero means DefaultBrokerQueueSize.
+	// told so with fanout.Sink.Reconnected, as a remote broker's client would be
+	// after its connection dropped. Zero means DefaultQueueSize.
 	QueueSize int
 
 	// MaxTopics bounds the topics the broker holds. Zero means
-	// DefaultMaxTopics.
+	// fanout.DefaultMaxTopics.
 	MaxTopics int
 }
 
-// DefaultBrokerQueueSize is the default of MemoryBrokerOptions.QueueSize.
-const DefaultBrokerQueueSize = 4096
+// DefaultQueueSize is the default of Options.QueueSize.
+const DefaultQueueSize = 4096
 
-// errMemoryDown is what a MemoryBroker returns while SetDown(true) holds.
-var errMemoryDown = errors.New("fanout: memory broker is down (MemoryBroker.SetDown); retry once it is up")
+// errMemoryDown is what a Broker returns while SetDown(true) holds.
+var errMemoryDown = errors.New("fanout: memory broker is down (Broker.SetDown); retry once it is up")
 
-// A MemoryBroker is an in-process broker that several hubs in one process
-// share, each through its own MemoryConn. It behaves like a remote broker:
+// A Broker is an in-process broker that several hubs in one process
+// share, each through its own Conn. It behaves like a remote broker:
 // it has its own sequence numbers, epochs, history and snapshots, and
 // delivers publications to each node asynchronously, through a bounded
-// queue and a goroutine that the node's MemoryConn owns. Its test hooks
-// (Flush, SetDown, MemoryConn.DropNext) simulate a broker losing its data,
+// queue and a goroutine that the node's Conn owns. Its test hooks
+// (Flush, SetDown, Conn.DropNext) simulate a broker losing its data,
 // an outage and lost publications.
 //
-// A MemoryBroker is safe for concurrent use. Create one with
-// NewMemoryBroker; the zero value is not usable. It holds no goroutine of
+// A Broker is safe for concurrent use. Create one with
+// New; the zero value is not usable. It holds no goroutine of
 // its own: closing its connections releases everything.
-type MemoryBroker struct {
-	opts MemoryBrokerOptions
+type Broker struct {
+	opts Options
 
-	mu     sync.Mutex // guards the fields below and every MemoryConn's topics
+	mu     sync.Mutex // guards the fields below and every Conn's topics
 	topics map[string]*memTopic
-	subs   map[string]map[*MemoryConn]struct{} // topic -> subscribed nodes
-	conns  map[*MemoryConn]struct{}
+	subs   map[string]map[*Conn]struct{} // topic -> subscribed nodes
+	conns  map[*Conn]struct{}
 	down   bool
 }
 
@@ -59,33 +60,33 @@ type memTopic struct {
 	epoch string
 	seq   uint64
 	hist  history
-	snap  *Message
+	snap  *fanout.Message
 }
 
-// NewMemoryBroker returns an empty in-process broker.
-func NewMemoryBroker(opts MemoryBrokerOptions) *MemoryBroker {
+// New returns an empty in-process broker.
+func New(opts Options) *Broker {
 	if opts.HistorySize == 0 {
-		opts.HistorySize = DefaultHistorySize
+		opts.HistorySize = fanout.DefaultHistorySize
 	}
 	if opts.QueueSize <= 0 {
-		opts.QueueSize = DefaultBrokerQueueSize
+		opts.QueueSize = DefaultQueueSize
 	}
 	if opts.MaxTopics <= 0 {
-		opts.MaxTopics = DefaultMaxTopics
+		opts.MaxTopics = fanout.DefaultMaxTopics
 	}
-	return &MemoryBroker{
+	return &Broker{
 		opts:   opts,
 		topics: make(map[string]*memTopic),
-		subs:   make(map[string]map[*MemoryConn]struct{}),
-		conns:  make(map[*MemoryConn]struct{}),
+		subs:   make(map[string]map[*Conn]struct{}),
+		conns:  make(map[*Conn]struct{}),
 	}
 }
 
 // Connect returns a new connection to the broker for one node (one hub):
-// pass it as Options.Broker. It starts the goroutine that delivers the
+// pass it as fanout.Options.Broker. It starts the goroutine that delivers the
 // node's publications; Close stops it.
-func (b *MemoryBroker) Connect() *MemoryConn {
-	c := &MemoryConn{
+func (b *Broker) Connect() *Conn {
+	c := &Conn{
 		b:      b,
 		wake:   make(chan struct{}, 1),
 		stop:   make(chan struct{}),
@@ -103,7 +104,7 @@ func (b *MemoryBroker) Connect() *MemoryConn {
 // snapshot, as a broker restarted without persistence would: each topic
 // starts a new epoch at Seq 0. Subscriptions stay and nodes are not told;
 // they notice the new epoch on the next publication.
-func (b *MemoryBroker) Flush() {
+func (b *Broker) Flush() {
 	b.mu.Lock()
 	clear(b.topics)
 	b.mu.Unlock()
@@ -111,9 +112,9 @@ func (b *MemoryBroker) Flush() {
 
 // SetDown simulates an outage. While down, every call of every connection
 // fails, Health reports the outage, and publications queued for nodes are
-// lost. When it comes back up, every node is told with Sink.Reconnected.
+// lost. When it comes back up, every node is told with fanout.Sink.Reconnected.
 // The broker keeps its data through the outage (see Flush to lose it).
-func (b *MemoryBroker) SetDown(down bool) {
+func (b *Broker) SetDown(down bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.down == down {
@@ -136,65 +137,65 @@ func (b *MemoryBroker) SetDown(down bool) {
 
 // topicLocked returns the stored topic name, created with a fresh epoch if
 // the broker does not know it.
-func (b *MemoryBroker) topicLocked(name string) (*memTopic, error) {
+func (b *Broker) topicLocked(name string) (*memTopic, error) {
 	if mt := b.topics[name]; mt != nil {
 		return mt, nil
 	}
 	if len(b.topics) >= b.opts.MaxTopics {
-		return nil, fmt.Errorf("%w: %d topics in the memory broker; raise MemoryBrokerOptions.MaxTopics", ErrLimit, b.opts.MaxTopics)
+		return nil, fmt.Errorf("%w: %d topics in the memory broker; raise Options.MaxTopics", fanout.ErrLimit, b.opts.MaxTopics)
 	}
-	mt := &memTopic{epoch: NewEpoch()}
+	mt := &memTopic{epoch: fanout.NewEpoch()}
 	b.topics[name] = mt
 	return mt, nil
 }
 
 // copyMessage returns a copy of m, as a node of a remote broker would
 // decode it: nodes never share a Message (nor its encoding cache).
-func copyMessage(m *Message) *Message {
+func copyMessage(m *fanout.Message) *fanout.Message {
 	if m == nil {
 		return nil
 	}
-	return &Message{Topic: m.Topic, Epoch: m.Epoch, Seq: m.Seq, Time: m.Time, Data: m.Data}
+	return &fanout.Message{Topic: m.Topic, Epoch: m.Epoch, Seq: m.Seq, Time: m.Time, Data: m.Data}
 }
 
-// A MemoryConn is one node's connection to a MemoryBroker; it implements
-// Broker. It is safe for concurrent use. Create one with
-// MemoryBroker.Connect and Close it when done (a Hub closes its broker).
-type MemoryConn struct {
-	b    *MemoryBroker
+// A Conn is one node's connection to a Broker; it implements
+// fanout.Broker. It is safe for concurrent use. Create one with
+// Broker.Connect and Close it when done (a Hub closes its broker).
+type Conn struct {
+	b    *Broker
 	wake chan struct{} // signals run that q or lost changed
 	stop chan struct{} // closed by Close
 	done chan struct{} // closed when run has returned
 
 	mu     sync.Mutex // guards the fields below
-	sink   Sink
-	q      []Publication // publications waiting for delivery, at most QueueSize
-	lost   bool          // publications were lost: tell the sink Reconnected
-	drop   int           // publications still to drop (DropNext)
+	sink   fanout.Sink
+	q      []fanout.Publication // publications waiting for delivery, at most QueueSize
+	lost   bool                 // publications were lost: tell the sink Reconnected
+	drop   int                  // publications still to drop (DropNext)
 	closed bool
 
 	topics map[string]struct{} // subscribed topics; guarded by b.mu
 }
 
-var _ Broker = (*MemoryConn)(nil)
+var _ fanout.Broker = (*Conn)(nil)
 
 // DropNext makes the connection lose the next n publications meant for
 // its node, on any topic, without telling it, as a lossy network would.
-func (c *MemoryConn) DropNext(n int) {
+func (c *Conn) DropNext(n int) {
 	c.mu.Lock()
 	c.drop += n
 	c.mu.Unlock()
 }
 
 // Bind sets the sink that receives the node's publications.
-func (c *MemoryConn) Bind(sink Sink) {
+func (c *Conn) Bind(sink fanout.Sink) {
 	c.mu.Lock()
 	c.sink = sink
 	c.mu.Unlock()
 }
 
 // begin checks that a call can go ahead and locks the broker.
-func (c *MemoryConn) begin(ctx context.Context) error {
+func (c *Conn) begin(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -202,7 +203,7 @@ func (c *MemoryConn) begin(ctx context.Context) error {
 	closed := c.closed
 	c.mu.Unlock()
 	if closed {
-		return ErrClosed
+		return fanout.ErrClosed
 	}
 	c.b.mu.Lock()
 	if c.b.down {
@@ -212,35 +213,35 @@ func (c *MemoryConn) begin(ctx context.Context) error {
 	return nil
 }
 
-// Publish implements Broker.
-func (c *MemoryConn) Publish(ctx context.Context, topic string, data, state []byte, retainLast bool) (Position, error) {
+// Publish implements fanout.Broker.
+func (c *Conn) Publish(ctx context.Context, topic string, data, state []byte, retainLast bool) (fanout.Position, error) {
 	if err := c.begin(ctx); err != nil {
-		return Position{}, err
+		return fanout.Position{}, err
 	}
 	b := c.b
 	defer b.mu.Unlock()
 	mt, err := b.topicLocked(topic)
 	if err != nil {
-		return Position{}, err
+		return fanout.Position{}, err
 	}
 	mt.seq++
-	m := &Message{Topic: topic, Epoch: mt.epoch, Seq: mt.seq, Time: time.Now(), Data: data}
+	m := &fanout.Message{Topic: topic, Epoch: mt.epoch, Seq: mt.seq, Time: time.Now(), Data: data}
 	mt.hist.push(m, b.opts.HistorySize)
 	switch {
 	case state != nil:
-		mt.snap = &Message{Topic: topic, Epoch: mt.epoch, Seq: mt.seq, Time: m.Time, Data: state}
+		mt.snap = &fanout.Message{Topic: topic, Epoch: mt.epoch, Seq: mt.seq, Time: m.Time, Data: state}
 	case retainLast:
 		mt.snap = m
 	}
 	for node := range b.subs[topic] {
-		node.enqueue(Publication{Message: copyMessage(m), State: state, RetainLast: retainLast && state == nil})
+		node.enqueue(fanout.Publication{Message: copyMessage(m), State: state, RetainLast: retainLast && state == nil})
 	}
 	return m.Position(), nil
 }
 
-// Subscribe implements Broker. Subscribing to a subscribed topic does
+// Subscribe implements fanout.Broker. Subscribing to a subscribed topic does
 // nothing.
-func (c *MemoryConn) Subscribe(ctx context.Context, topic string) error {
+func (c *Conn) Subscribe(ctx context.Context, topic string) error {
 	if err := c.begin(ctx); err != nil {
 		return err
 	}
@@ -248,7 +249,7 @@ func (c *MemoryConn) Subscribe(ctx context.Context, topic string) error {
 	defer b.mu.Unlock()
 	nodes := b.subs[topic]
 	if nodes == nil {
-		nodes = make(map[*MemoryConn]struct{})
+		nodes = make(map[*Conn]struct{})
 		b.subs[topic] = nodes
 	}
 	nodes[c] = struct{}{}
@@ -256,9 +257,9 @@ func (c *MemoryConn) Subscribe(ctx context.Context, topic string) error {
 	return nil
 }
 
-// Unsubscribe implements Broker. Unsubscribing from a topic the node does
+// Unsubscribe implements fanout.Broker. Unsubscribing from a topic the node does
 // not subscribe to does nothing.
-func (c *MemoryConn) Unsubscribe(ctx context.Context, topic string) error {
+func (c *Conn) Unsubscribe(ctx context.Context, topic string) error {
 	if err := c.begin(ctx); err != nil {
 		return err
 	}
@@ -267,7 +268,7 @@ func (c *MemoryConn) Unsubscribe(ctx context.Context, topic string) error {
 	return nil
 }
 
-func (c *MemoryConn) unsubscribeLocked(topic string) {
+func (c *Conn) unsubscribeLocked(topic string) {
 	b := c.b
 	if nodes := b.subs[topic]; nodes != nil {
 		delete(nodes, c)
@@ -278,35 +279,35 @@ func (c *MemoryConn) unsubscribeLocked(topic string) {
 	delete(c.topics, topic)
 }
 
-// Recover implements Broker. An empty after.Epoch stands for the start of
+// Recover implements fanout.Broker. An empty after.Epoch stands for the start of
 // the current epoch.
-func (c *MemoryConn) Recover(ctx context.Context, topic string, after Position, limit int) (Recovery, error) {
+func (c *Conn) Recover(ctx context.Context, topic string, after fanout.Position, limit int) (fanout.Recovery, error) {
 	if err := c.begin(ctx); err != nil {
-		return Recovery{}, err
+		return fanout.Recovery{}, err
 	}
 	b := c.b
 	defer b.mu.Unlock()
 	mt, err := b.topicLocked(topic)
 	if err != nil {
-		return Recovery{}, err
+		return fanout.Recovery{}, err
 	}
-	rec := Recovery{Head: Position{Epoch: mt.epoch, Seq: mt.seq}, Snapshot: copyMessage(mt.snap)}
+	rec := fanout.Recovery{Head: fanout.Position{Epoch: mt.epoch, Seq: mt.seq}, Snapshot: copyMessage(mt.snap)}
 	if limit > 0 && (after.Epoch == "" || after.Epoch == mt.epoch) && after.Seq < mt.seq {
-		rec.Messages = make([]*Message, 0, min(uint64(limit), mt.seq-after.Seq, uint64(mt.hist.len())))
-		mt.hist.after(after.Seq, limit, func(m *Message) {
+		rec.Messages = make([]*fanout.Message, 0, min(uint64(limit), mt.seq-after.Seq, uint64(mt.hist.len())))
+		mt.hist.after(after.Seq, limit, func(m *fanout.Message) {
 			rec.Messages = append(rec.Messages, copyMessage(m))
 		})
 	}
 	return rec, nil
 }
 
-// Health implements Broker.
-func (c *MemoryConn) Health() error {
+// Health implements fanout.Broker.
+func (c *Conn) Health() error {
 	c.mu.Lock()
 	closed := c.closed
 	c.mu.Unlock()
 	if closed {
-		return ErrClosed
+		return fanout.ErrClosed
 	}
 	c.b.mu.Lock()
 	defer c.b.mu.Unlock()
@@ -319,7 +320,7 @@ func (c *MemoryConn) Health() error {
 // Close disconnects the node: its subscriptions end, queued publications
 // are dropped and its goroutine exits. It is idempotent, waits, and
 // returns nil.
-func (c *MemoryConn) Close() error {
+func (c *Conn) Close() error {
 	b := c.b
 	b.mu.Lock()
 	c.mu.Lock()
@@ -340,7 +341,7 @@ func (c *MemoryConn) Close() error {
 }
 
 // enqueue queues p for the node; b.mu is held.
-func (c *MemoryConn) enqueue(p Publication) {
+func (c *Conn) enqueue(p fanout.Publication) {
 	c.mu.Lock()
 	switch {
 	case c.drop > 0:
@@ -354,7 +355,7 @@ func (c *MemoryConn) enqueue(p Publication) {
 	c.signal()
 }
 
-func (c *MemoryConn) signal() {
+func (c *Conn) signal() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -363,9 +364,9 @@ func (c *MemoryConn) signal() {
 
 // run delivers the queued publications to the sink, in order, then tells
 // it about lost ones, until Close.
-func (c *MemoryConn) run() {
+func (c *Conn) run() {
 	defer close(c.done)
-	var batch []Publication
+	var batch []fanout.Publication
 	for {
 		select {
 		case <-c.stop:
@@ -381,7 +382,7 @@ func (c *MemoryConn) run() {
 			if sink != nil {
 				sink.Receive(p)
 			}
-			batch[i] = Publication{}
+			batch[i] = fanout.Publication{}
 		}
 		if lost && sink != nil {
 			sink.Reconnected()
@@ -389,5 +390,37 @@ func (c *MemoryConn) run() {
 		if len(batch) > 0 || lost {
 			c.signal() // look again: more may have come meanwhile
 		}
+	}
+}
+
+// history is a topic's bounded list of recent messages, in sequence order
+// without holes.
+type history struct{ msgs []*fanout.Message }
+
+// push appends m, dropping the oldest message when limit are held.
+func (h *history) push(m *fanout.Message, limit int) {
+	if limit <= 0 {
+		return
+	}
+	if len(h.msgs) == limit {
+		copy(h.msgs, h.msgs[1:])
+		h.msgs = h.msgs[:limit-1]
+	}
+	h.msgs = append(h.msgs, m)
+}
+
+func (h *history) len() int { return len(h.msgs) }
+
+// after calls f with every held message whose sequence number is greater
+// than seq, oldest first, skipping the oldest ones so that at most n are
+// visited.
+func (h *history) after(seq uint64, n int, f func(*fanout.Message)) {
+	i := 0
+	for i < len(h.msgs) && h.msgs[i].Seq <= seq {
+		i++
+	}
+	i = max(i, len(h.msgs)-n)
+	for _, m := range h.msgs[i:] {
+		f(m)
 	}
 }
