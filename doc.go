@@ -34,8 +34,9 @@
 //     whose later updates it could not all be given (see below); a hole
 //     is then marked with [Delivery.Gap].
 //   - Snapshot-on-join is atomic: [Subscriber.Subscribe] delivers the
-//     topic's snapshot at some k, then exactly k+1, k+2, ..., even while
-//     others publish. When the snapshot is older than the head, the updates
+//     topic's snapshot at some k (nil data when the topic keeps no state:
+//     every subscription starts with one), then exactly k+1, k+2, ...,
+//     even while others publish. When the snapshot is older than the head, the updates
 //     after it come from history; if history no longer holds them all, or
 //     they do not fit the queue, the first update delivered after the
 //     snapshot is marked with [Delivery.Gap]. Publishing state often

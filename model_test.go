@@ -82,8 +82,8 @@ func (m *model) join(s *modelSub, name string, from *fanout.Position) {
 		for seq := t.snap + 1; seq <= t.seq; seq++ { // history always reaches the snapshot in this test
 			s.queue = append(s.queue, fmt.Sprintf("%s u %d", name, seq))
 		}
-	case kind == "r":
-		s.queue = append(s.queue, fmt.Sprintf("%s r %d", name, t.seq))
+	default: // no state: the position alone
+		s.queue = append(s.queue, fmt.Sprintf("%s %s %d", name, kind, t.seq))
 	}
 }
 

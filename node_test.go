@@ -32,11 +32,22 @@ func nodeHubs(t *testing.T, mb *memory.Broker, n int, opts fanout.Options) ([]*f
 	return hubs, conns
 }
 
-func nodeSub(t *testing.T, h *fanout.Hub, topic string) *fanout.Subscriber {
+func nodeJoin(t *testing.T, h *fanout.Hub, topic string) *fanout.Subscriber {
 	t.Helper()
 	s := h.NewSubscriber(fanout.SubscriberOptions{QueueSize: 4096})
 	t.Cleanup(func() { _ = s.Close() })
 	require.NoError(t, s.Subscribe(t.Context(), topic))
+	return s
+}
+
+// nodeSub joins topic, which has no state yet, on h and reads the
+// position-only snapshot that starts the subscription.
+func nodeSub(t *testing.T, h *fanout.Hub, topic string) *fanout.Subscriber {
+	t.Helper()
+	s := nodeJoin(t, h, topic)
+	d := nodeNext(t, s)
+	require.Equal(t, fanout.Snapshot, d.Kind, "a fresh join starts with a snapshot")
+	require.Nil(t, d.Data, "%s has no state yet", topic)
 	return s
 }
 
@@ -120,7 +131,7 @@ func TestNodeOrderOnEveryNode(t *testing.T) {
 		assert.NoError(t, st.BrokerErr)
 	}
 	// A late joiner on any node gets the snapshot at the head.
-	late := nodeSub(t, hubs[2], "game")
+	late := nodeJoin(t, hubs[2], "game")
 	last := want[len(want)-1]
 	d := nodeNext(t, late)
 	assert.Equal(t, fanout.Snapshot, d.Kind)
@@ -149,11 +160,13 @@ func TestNodeConcurrentJoinsWhilePublishing(t *testing.T) {
 	wg.Wait()
 	for _, s := range subs {
 		defer s.Close()
-		// The snapshot at k (none when k is 0), then k+1, k+2, ... total.
+		// The snapshot at k (position-only when k is 0), then k+1, k+2, ... total.
 		var seq uint64
 		for seq < total {
 			d := nodeNext(t, s)
-			if seq == 0 && d.Kind == fanout.Snapshot {
+			if seq == 0 && d.Kind == fanout.Snapshot && d.Seq == 0 {
+				assert.Nil(t, d.Data, "no state before the first publish")
+			} else if seq == 0 && d.Kind == fanout.Snapshot {
 				assert.Equal(t, fmt.Sprintf("s%d", d.Seq), string(d.Data))
 			} else {
 				require.Equal(t, fanout.Update, d.Kind)
@@ -309,7 +322,7 @@ func TestNodeUnsubscribesIdleTopics(t *testing.T) {
 	assert.Equal(t, received+1, hubs[1].Stats().Received, "%+v", hubs[1].Stats())
 
 	// Joining again binds the topic again, at the broker's head.
-	again := nodeSub(t, hubs[1], "t")
+	again := nodeJoin(t, hubs[1], "t")
 	nodeExpect(t, again, fanout.Snapshot, fanout.Position{Epoch: p1.Epoch, Seq: 2}, "s2")
 	p3 := nodePublish(t, hubs[0], "t", 3)
 	nodeExpect(t, again, fanout.Update, p3, "u3")
@@ -410,7 +423,7 @@ func TestNodeRetainLastFollowsTopicConfig(t *testing.T) {
 	}})
 	pos, err := hubs[0].Publish("ticker", []byte("42"))
 	require.NoError(t, err)
-	s := nodeSub(t, hubs[1], "ticker")
+	s := nodeJoin(t, hubs[1], "ticker")
 	nodeExpect(t, s, fanout.Snapshot, pos, "42")
 }
 

@@ -105,12 +105,14 @@ func (h *Hub) NewSubscriber(opts SubscriberOptions) *Subscriber {
 	return s
 }
 
-// Subscribe subscribes to topic. The subscriber first receives the topic's
-// snapshot at some sequence number k (if the topic has a snapshot, loading
-// it with Options.Loader when the topic is cold), then exactly the updates
-// k+1, k+2, ... with nothing missed or repeated, even while others publish.
-// Without a snapshot, the subscriber receives the updates published after
-// Subscribe returns.
+// Subscribe subscribes to topic. The subscriber first receives a Snapshot
+// at some sequence number k, then exactly the updates k+1, k+2, ... with
+// nothing missed or repeated, even while others publish. The Snapshot
+// carries the topic's state (loaded with Options.Loader when the topic is
+// cold); when the topic keeps none, its Data is nil and it only tells the
+// position the live stream starts after, which is what a consumer
+// presents to Resume after a disconnect. Every subscription starts with
+// exactly one Snapshot (or, after Resume, the replayed updates or a Reset).
 //
 // Subscribe blocks only while the loader runs or, on a hub with a broker,
 // while the hub subscribes the topic at the broker; ctx bounds that wait.

@@ -149,9 +149,9 @@ func (t *topic) catchUpLocked(sn *subscription, from *Position, now time.Time) b
 	case planInitial:
 		snap := t.snap
 		if snap == nil {
-			if kind == Snapshot {
-				return true // no state to give: the live stream is all there is
-			}
+			// No state to give: the position alone (nil data) still
+			// starts the subscription, so every fresh join and every
+			// reset begins with a message a client can resume from.
 			snap = &Message{Topic: t.name, Epoch: t.epoch, Seq: t.seq, Time: now}
 		}
 		if !s.q.push(entry{m: snap, sn: sn, kind: kind}, s.opts.QueueSize) {

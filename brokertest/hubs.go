@@ -41,6 +41,17 @@ func subscriber(t *testing.T, h *fanout.Hub, topic string, from *fanout.Position
 	return s
 }
 
+// fresh subscribes to topic, which has no state yet, on h and reads the
+// position-only snapshot that starts every subscription.
+func fresh(t *testing.T, h *fanout.Hub, topic string) *fanout.Subscriber {
+	t.Helper()
+	s := subscriber(t, h, topic, nil)
+	if d := next(t, s); d.Kind != fanout.Snapshot || d.Data != nil {
+		t.Fatalf("a fresh join on %s started with %v %q, want a snapshot with no data", topic, d.Kind, d.Data)
+	}
+	return s
+}
+
 func next(t *testing.T, s *fanout.Subscriber) fanout.Delivery {
 	t.Helper()
 	d, err := s.Next(ctx(t))
@@ -79,7 +90,7 @@ func testHubsOrder(t *testing.T, be Backend) {
 	hubs := be.hubs(t, 3)
 	var subs []*fanout.Subscriber
 	for _, h := range hubs {
-		subs = append(subs, subscriber(t, h, "order", nil), subscriber(t, h, "order", nil))
+		subs = append(subs, fresh(t, h, "order"), fresh(t, h, "order"))
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, len(hubs))
@@ -134,7 +145,7 @@ func testHubsJoinSnapshot(t *testing.T, be Backend) {
 // node resumes on another from history, without a reset.
 func testHubsResumeElsewhere(t *testing.T, be Backend) {
 	hubs := be.hubs(t, 2)
-	a := subscriber(t, hubs[0], "resume", nil)
+	a := fresh(t, hubs[0], "resume")
 	for seq := uint64(1); seq <= 10; seq++ {
 		hubPublish(t, hubs[0], "resume", payload(seq), nil)
 	}
@@ -160,7 +171,7 @@ func testHubsDataLoss(t *testing.T, be Backend) {
 		t.Skip("Backend.Flush is not set")
 	}
 	hubs := be.hubs(t, 2)
-	subs := []*fanout.Subscriber{subscriber(t, hubs[0], "lost", nil), subscriber(t, hubs[1], "lost", nil)}
+	subs := []*fanout.Subscriber{fresh(t, hubs[0], "lost"), fresh(t, hubs[1], "lost")}
 	old := hubPublish(t, hubs[0], "lost", payload(1), nil)
 	for _, s := range subs {
 		expect(t, next(t, s), fanout.Update, old, payload(1))
@@ -188,7 +199,7 @@ func testHubsOutage(t *testing.T, be Backend) {
 		t.Skip("Backend.SetDown is not set")
 	}
 	hubs := be.hubs(t, 2)
-	subs := []*fanout.Subscriber{subscriber(t, hubs[0], "outage", nil), subscriber(t, hubs[1], "outage", nil)}
+	subs := []*fanout.Subscriber{fresh(t, hubs[0], "outage"), fresh(t, hubs[1], "outage")}
 	type sent struct {
 		pos  fanout.Position
 		data []byte

@@ -121,6 +121,7 @@ func TestIngesterIndex(t *testing.T) {
 	sub := hub.NewSubscriber(fanout.SubscriberOptions{})
 	defer sub.Close()
 	require.NoError(t, sub.Subscribe(context.Background(), game.IndexTopic))
+	assert.Nil(t, next(t, sub).Data, "no index before the first game")
 
 	require.NoError(t, in.AddGame(game.NewGame("g1", home, away)))
 	require.NoError(t, in.AddGame(game.NewGame("g2", away, home)))
