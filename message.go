@@ -43,8 +43,8 @@ type Message struct {
 	Time  time.Time // when it was published on this hub
 	Data  []byte    // the payload, as published
 
-	// enc caches one wire encoding per delivery form (see Delivery.Encoded).
-	enc [numForms]atomic.Pointer[[]byte]
+	// enc caches one wire encoding per delivery form (see Encoding).
+	enc [numForms]atomic.Pointer[encoded]
 }
 
 // Position returns the message's position.
@@ -84,19 +84,42 @@ func (d Delivery) form() int {
 	return formUpdate
 }
 
-// Encoded returns encode(d), computing it at most once (barring a race)
-// per message and delivery form, so that a message sent to many connections
-// is encoded once and its bytes are shared. The cache does not tell
-// encoders apart: a program must pass the same encode function, for one
-// wire format, to every call. The returned bytes must not be modified.
-func (d Delivery) Encoded(encode func(Delivery) []byte) []byte {
+// An Encoding is a wire format's encoder whose results messages cache, so
+// that a message sent to many connections is encoded once per delivery
+// form and its bytes are shared. A transport creates one Encoding per wire
+// format, once, and encodes every delivery through it. A message caches
+// the bytes of the first Encoding that encodes it; another Encoding gets
+// correct bytes for the same message, computed on each call. An Encoding
+// is safe for concurrent use.
+type Encoding struct {
+	encode func(Delivery) []byte
+}
+
+// encoded is one cached encoding and the Encoding that made it.
+type encoded struct {
+	by *Encoding
+	b  []byte
+}
+
+// NewEncoding returns an Encoding that encodes with encode, which must
+// return the same bytes for the same delivery every time.
+func NewEncoding(encode func(Delivery) []byte) *Encoding {
+	return &Encoding{encode: encode}
+}
+
+// Encode returns the encoding of d. The returned bytes are shared and
+// must not be modified.
+func (e *Encoding) Encode(d Delivery) []byte {
 	slot := &d.Message.enc[d.form()]
-	if p := slot.Load(); p != nil {
-		return *p
+	if c := slot.Load(); c != nil {
+		if c.by == e {
+			return c.b
+		}
+		return e.encode(d) // the message is cached for another format
 	}
-	b := encode(d)
-	if slot.CompareAndSwap(nil, &b) {
-		return b
+	c := &encoded{by: e, b: e.encode(d)}
+	if slot.CompareAndSwap(nil, c) {
+		return c.b
 	}
-	return *slot.Load()
+	return e.Encode(d)
 }

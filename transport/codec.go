@@ -8,11 +8,14 @@ import (
 	"github.com/fanout-go/fanout"
 )
 
+// jsonEncoding is the protocol's JSON encoding, cached on each message.
+var jsonEncoding = fanout.NewEncoding(encode)
+
 // Encode returns the JSON object of d (without a trailing newline), as
 // docs/protocol.md describes. The encoding is made once per message and
-// delivery form and shared by every connection (see
-// fanout.Delivery.Encoded): the returned bytes must not be modified.
-func Encode(d fanout.Delivery) []byte { return d.Encoded(encode) }
+// delivery form and shared by every connection (see fanout.Encoding): the
+// returned bytes must not be modified.
+func Encode(d fanout.Delivery) []byte { return jsonEncoding.Encode(d) }
 
 func encode(d fanout.Delivery) []byte {
 	b := make([]byte, 0, 64+len(d.Topic)+len(d.Epoch)+len(d.Data))
