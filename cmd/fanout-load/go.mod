@@ -1,0 +1,21 @@
+module github.com/fanout-go/fanout/cmd/fanout-load
+
+go 1.25.0
+
+replace github.com/fanout-go/fanout => ../..
+
+require (
+	github.com/coder/websocket v1.8.15
+	github.com/fanout-go/fanout v0.0.0-00010101000000-000000000000
+	github.com/go-echarts/go-echarts/v2 v2.6.7
+	github.com/vbauerster/mpb/v8 v8.15.2
+)
+
+require (
+	github.com/VividCortex/ewma v1.2.0 // indirect
+	github.com/acarl005/stripansi v0.0.0-20180116102854-5a71ef0e047d // indirect
+	github.com/clipperhouse/uax29/v2 v2.7.0 // indirect
+	github.com/mattn/go-runewidth v0.0.30 // indirect
+	github.com/vbauerster/cupwriter v0.0.4 // indirect
+	golang.org/x/sys v0.47.0 // indirect
+)
