@@ -71,7 +71,9 @@ func (l *lines) update(s sample) {
 	}
 }
 
-func (l *lines) finish(s sample) { fmt.Fprintf(l.w, "%6.1fs  %s\n", s.At.Seconds(), statusLine(s, l.clients)) }
+func (l *lines) finish(s sample) {
+	fmt.Fprintf(l.w, "%6.1fs  %s\n", s.At.Seconds(), statusLine(s, l.clients))
+}
 
 // bar is a progress bar of the run's planned time, with the live numbers
 // beside it.

@@ -51,9 +51,9 @@ func (c *client) wsSession(ctx context.Context) (bool, error) {
 
 // wsCommand is a client command (docs/protocol.md, "Client to server").
 type wsCommand struct {
-	Action string `json:"action"`
-	Topic  string `json:"topic"`
-	Epoch  string `json:"epoch,omitempty"`
+	Action string  `json:"action"`
+	Topic  string  `json:"topic"`
+	Epoch  string  `json:"epoch,omitempty"`
 	Since  *uint64 `json:"since,omitempty"` // with Epoch; 0 is a position too
 }
 
