@@ -9,6 +9,7 @@ require (
 	github.com/fanout-go/fanout v0.0.0-00010101000000-000000000000
 	github.com/go-echarts/go-echarts/v2 v2.6.7
 	github.com/vbauerster/mpb/v8 v8.15.2
+	go.uber.org/goleak v1.3.0
 )
 
 require (

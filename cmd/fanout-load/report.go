@@ -72,7 +72,8 @@ func summaryHTML(r *result) string {
 	return b.String()
 }
 
-// chartInit sizes every chart the same.
+// chartInit sizes every chart the same. The id names a JavaScript
+// variable too: letters and digits only.
 func chartInit(id string) charts.GlobalOpts {
 	return charts.WithInitializationOpts(opts.Initialization{Width: "640px", Height: "360px", ChartID: id})
 }
@@ -154,7 +155,7 @@ func connectionsChart(samples []sample, clients int) *charts.Line {
 
 func latencyOverTimeChart(samples []sample) *charts.Line {
 	msOf := func(d time.Duration) any { return float64(d.Microseconds()) / 1000 }
-	return lineChart("latency-time", "Latency over time", "ms", samples, map[string]func(sample) any{
+	return lineChart("latencyTime", "Latency over time", "ms", samples, map[string]func(sample) any{
 		"p50": func(s sample) any { return msOf(s.P50) },
 		"p99": func(s sample) any { return msOf(s.P99) },
 	}, "p50", "p99")

@@ -100,12 +100,14 @@ func run(ctx context.Context, cfg loadConfig, progress io.Writer) (*result, erro
 		clients   sync.WaitGroup
 		peak      int64
 	)
+	sctx, stopSampler := context.WithCancel(ctx)
+	defer stopSampler()
 	samplerWG.Go(func() {
 		t := time.NewTicker(cfg.Interval)
 		defer t.Stop()
 		for {
 			select {
-			case <-ctx.Done():
+			case <-sctx.Done():
 				return
 			case now := <-t.C:
 				s := sp.take(now)
@@ -123,16 +125,17 @@ func run(ctx context.Context, cfg loadConfig, progress io.Writer) (*result, erro
 	case <-ctx.Done():
 	}
 	hold.Stop()
-	final := l.st.open.Load()
+	stopSampler()
+	samplerWG.Wait()
+	last := sp.take(time.Now()) // before the connections close
+	peak = max(peak, last.Open)
 	cancel()
 	clients.Wait()
-	samplerWG.Wait()
-	s := sp.take(time.Now())
-	prog.finish(s)
+	prog.finish(last)
 
 	st := l.st
 	r := &result{Config: cfg, Start: l.start, Elapsed: time.Since(l.start), RampTime: rampEnd.Sub(l.start),
-		Started: started, PeakOpen: max(peak, final), Connects: st.connects.Load(),
+		Started: started, PeakOpen: peak, Connects: st.connects.Load(),
 		Reconnects: st.reconnects.Load(), Cuts: st.cuts.Load(), Msgs: st.msgs.Load(), Bytes: st.bytes.Load(),
 		Updates: st.updates.Load(), MarkedGaps: st.markedGaps.Load(), Resets: st.resets.Load(),
 		Resumes: st.resumes.Load(), ResumeRst: st.resumeReset.Load(), Errors: st.errors(),

@@ -151,7 +151,6 @@ func publish(ctx context.Context, hub *fanout.Hub, cfg serveConfig) {
 	defer t.Stop()
 	start := time.Now()
 	var sent uint64
-	buf := make([]byte, 0, cfg.Size)
 	for {
 		select {
 		case <-ctx.Done():
@@ -160,9 +159,9 @@ func publish(ctx context.Context, hub *fanout.Hub, cfg serveConfig) {
 			due := uint64(now.Sub(start).Seconds() * cfg.Rate)
 			for ; sent < due; sent++ {
 				for _, topic := range topics {
-					buf = payload(buf[:0], time.Now(), sent, cfg.Size)
-					// Errors are the hub closing: ctx is done then too.
-					_, _ = hub.Publish(topic, buf)
+					// The hub keeps the payload: a new one each time. Errors
+					// are the hub closing: ctx is done then too.
+					_, _ = hub.Publish(topic, payload(make([]byte, 0, cfg.Size), time.Now(), sent, cfg.Size))
 				}
 			}
 		}
