@@ -1,0 +1,145 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// The timeouts NewServer sets; see there.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = time.Minute
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 128 << 10
+)
+
+// NewServer returns an http.Server for h with the limits an internet-facing
+// server of the set needs; net/http's zero values set none:
+//
+//   - ReadHeaderTimeout 10s: a client must send its request line and
+//     headers within it, so that half-sent requests (slowloris) cannot hold
+//     connections. The handlers cannot bound this: they run only once the
+//     headers are in.
+//   - ReadTimeout 1 minute: bounds the reading of a whole request, body
+//     included, for the application's other handlers. The transports
+//     read no body. It must exceed poll.Options.HoldTimeout (25s by
+//     default): over HTTP/1.1, net/http cancels a request's context when
+//     it passes, which would end a held long-poll early. WebSocket and SSE
+//     take their connections over (hijack), which clears it, and over
+//     HTTP/2 it applies to request bodies only.
+//   - IdleTimeout 2 minutes: a keep-alive connection between requests.
+//   - MaxHeaderBytes 128 KiB (net/http's default is 1 MiB): the memory a
+//     request's headers may take, with room for the longest SSE cursor
+//     (Last-Event-ID) and poll query of 100 topics.
+//
+// WriteTimeout stays zero, deliberately: net/http sets it once per request,
+// from its start, not per write. Over HTTP/1.1 a long-poll held longer
+// could no longer write its answer, and over HTTP/2 it resets an SSE
+// stream when it passes, however healthy the stream. The transports put
+// their own deadline on each write instead.
+//
+// Change any field before serving; with TLS set TLSConfig too.
+func NewServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
+}
+
+// RunOptions configures Run. The zero value gives the defaults.
+type RunOptions struct {
+	// ShutdownTimeout bounds the drain once ctx is done: the set's
+	// connections are drained across it, and those left are then cut.
+	// Keep it below the time the process manager waits before it kills
+	// the process (Kubernetes: terminationGracePeriodSeconds, 30s by
+	// default, minus DrainDelay). Zero means 10s.
+	ShutdownTimeout time.Duration
+
+	// DrainDelay is how long Run keeps serving, with the set's readiness
+	// handler answering 503, before it starts the drain: time for a load
+	// balancer's health checks to take the node out, so that the clients
+	// told to reconnect are not sent back to it. Zero means no delay (the
+	// listener closes at once, which a balancer also notices).
+	DrainDelay time.Duration
+
+	// Log receives a warning when the drain had to cut connections at
+	// ShutdownTimeout (clients too slow to leave; they reconnect and
+	// resume), which is no reason to fail. Nil means slog.Default().
+	Log *slog.Logger
+}
+
+// The defaults of RunOptions.
+const defaultShutdownTimeout = 10 * time.Second
+
+// after is time.After; tests replace it to end DrainDelay when they choose.
+var after = time.After
+
+// Run serves srv on ln until ctx is done or serving fails, then drains:
+// it marks set not ready, waits opts.DrainDelay, runs srv.Shutdown and
+// set.Shutdown at the same time across opts.ShutdownTimeout (each needs
+// the other: the http.Server does not end the set's hijacked connections,
+// and it waits for the held long-polls the set answers), then closes srv
+// and set. srv's Handler should serve set (Set.Mount) and its readiness
+// handler (Set.Ready); NewServer gives srv the timeouts it needs.
+//
+// Run returns nil after a drain that ctx started, and the error that
+// stopped srv otherwise. It takes ln over and closes it; it returns only
+// when srv and set are closed.
+func Run(ctx context.Context, ln net.Listener, srv *http.Server, set *Set, opts RunOptions) error {
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = defaultShutdownTimeout
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }() // waited for below, by every path
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+		served <- serveErr // for the wait below
+		serveErr = fmt.Errorf("serve: %w", serveErr)
+	}
+
+	set.markDraining()
+	if opts.DrainDelay > 0 && serveErr == nil {
+		<-after(opts.DrainDelay)
+	}
+	if err := drain(srv, set, opts.ShutdownTimeout); err != nil {
+		opts.Log.Warn("serve: connections cut at the end of the drain; their clients reconnect and resume", "err", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) && serveErr == nil {
+		serveErr = fmt.Errorf("serve: %w", err)
+	}
+	return serveErr
+}
+
+// drain shuts srv and set down at once within timeout, then closes both,
+// and returns what their Shutdowns and Closes reported, joined.
+func drain(srv *http.Server, set *Set, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var (
+		wg     sync.WaitGroup
+		srvErr error
+	)
+	wg.Go(func() { srvErr = srv.Shutdown(ctx) })
+	setErr := set.Shutdown(ctx)
+	wg.Wait()
+	if srvErr != nil {
+		// The requests still open at the deadline; Close's own error
+		// would only repeat that the listeners are closed.
+		_ = srv.Close()
+	}
+	return errors.Join(srvErr, setErr, set.Close())
+}

@@ -1,0 +1,185 @@
+package serve_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/transport/poll"
+	"github.com/fanout-go/fanout/transport/serve"
+)
+
+// running is a Run under way on a loopback port.
+type running struct {
+	url  string
+	hub  *fanout.Hub
+	set  *serve.Set
+	srv  *http.Server
+	stop context.CancelFunc
+	done chan error
+	log  *bytes.Buffer // Run's log; read it once done has answered
+}
+
+// startRun runs a set like the examples do, with srv adjusted by adjust,
+// until the test stops it or ends.
+func startRun(t *testing.T, opts serve.Options, ropts serve.RunOptions, adjust func(*http.Server)) *running {
+	t.Helper()
+	hub := fanout.NewHub(fanout.Options{})
+	t.Cleanup(func() { hub.Close() })
+	set := serve.New(hub, opts)
+	mux := http.NewServeMux()
+	set.Mount(mux, "")
+	mux.Handle("GET /readyz", set.Ready())
+	srv := serve.NewServer(mux)
+	if adjust != nil {
+		adjust(srv)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{url: "http://" + ln.Addr().String(), hub: hub, set: set, srv: srv, stop: cancel,
+		done: make(chan error, 1), log: new(bytes.Buffer)}
+	ropts.Log = slog.New(slog.NewTextHandler(r.log, nil))
+	go func() { r.done <- serve.Run(ctx, ln, srv, set, ropts) }()
+	t.Cleanup(func() {
+		cancel()
+		<-r.done
+		http.DefaultClient.CloseIdleConnections()
+	})
+	return r
+}
+
+// wait returns Run's error, failing the test if Run does not return.
+func (r *running) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		r.done <- err // for the cleanup
+		return err
+	case <-time.After(testTimeout):
+		t.Fatal("Run did not return")
+		return nil
+	}
+}
+
+func TestNewServerSetsTheLimits(t *testing.T) {
+	srv := serve.NewServer(http.NotFoundHandler())
+	assert.Positive(t, srv.ReadHeaderTimeout)
+	assert.Greater(t, srv.ReadTimeout, 25*time.Second, "above poll's default HoldTimeout")
+	assert.Positive(t, srv.IdleTimeout)
+	assert.Positive(t, srv.MaxHeaderBytes)
+	assert.Less(t, srv.MaxHeaderBytes, http.DefaultMaxHeaderBytes)
+	assert.Zero(t, srv.WriteTimeout, "a WriteTimeout would end SSE streams and held polls")
+}
+
+// TestRunDrainsHeldPolls checks that Run answers a held long-poll at the
+// drain instead of waiting for it until the deadline (as a Shutdown of the
+// http.Server before the set's would), and returns nil.
+func TestRunDrainsHeldPolls(t *testing.T) {
+	r := startRun(t, serve.Options{Poll: poll.Options{HoldTimeout: time.Hour}},
+		serve.RunOptions{ShutdownTimeout: time.Hour}, nil)
+	code, _ := get(t, "GET", r.url+"/readyz")
+	require.Equal(t, http.StatusOK, code)
+
+	held := heldPoll(t, r.url)
+	answered := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(held)
+		if !assert.NoError(t, err) {
+			answered <- 0
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	require.Eventually(t, func() bool { return r.hub.Stats().Subscribers == 1 }, testTimeout, time.Millisecond)
+
+	r.stop()
+	require.NoError(t, r.wait(t))
+	assert.Equal(t, http.StatusOK, <-answered)
+	assert.NotContains(t, r.log.String(), "cut", "everything drained before the deadline")
+	_, err := http.Get(r.url + "/readyz")
+	assert.Error(t, err, "the listener is closed")
+}
+
+// TestRunDrainDelay checks that during RunOptions.DrainDelay the node
+// still serves, and its readiness handler answers 503.
+func TestRunDrainDelay(t *testing.T) {
+	waiting := make(chan time.Duration, 1)
+	release := make(chan time.Time)
+	defer serve.SetAfter(func(d time.Duration) <-chan time.Time {
+		waiting <- d
+		return release
+	})()
+	r := startRun(t, serve.Options{}, serve.RunOptions{DrainDelay: 5 * time.Second}, nil)
+	code, _ := get(t, "GET", r.url+"/readyz")
+	require.Equal(t, http.StatusOK, code)
+
+	r.stop()
+	assert.Equal(t, 5*time.Second, <-waiting)
+	code, body := get(t, "GET", r.url+"/readyz")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Equal(t, "draining\n", body)
+	code, _ = get(t, "GET", r.url+"/fanout.js")
+	assert.Equal(t, http.StatusOK, code, "still serving during the delay")
+
+	close(release)
+	require.NoError(t, r.wait(t))
+}
+
+// TestRunReturnsWhatStopsServing: a listener that fails ends Run with its
+// error, after the set is closed.
+func TestRunReturnsWhatStopsServing(t *testing.T) {
+	hub := fanout.NewHub(fanout.Options{})
+	defer hub.Close()
+	set := serve.New(hub, serve.Options{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	require.NoError(t, ln.Close())
+	err = serve.Run(context.Background(), ln, serve.NewServer(http.NotFoundHandler()), set, serve.RunOptions{})
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, net.ErrClosed), "%v", err)
+	assert.Equal(t, http.StatusServiceUnavailable, readyCode(set), "not ready once Run has returned")
+}
+
+// TestSlowlorisIsCut opens many connections that each send half a request
+// and then nothing: the server's ReadHeaderTimeout closes every one (with
+// net/http's zero value they would be held for ever).
+func TestSlowlorisIsCut(t *testing.T) {
+	r := startRun(t, serve.Options{}, serve.RunOptions{}, func(srv *http.Server) {
+		srv.ReadHeaderTimeout = 50 * time.Millisecond
+	})
+	const clients = 200
+	conns := make([]net.Conn, 0, clients)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range clients {
+		c, err := net.Dial("tcp", r.url[len("http://"):])
+		require.NoError(t, err)
+		conns = append(conns, c)
+		_, err = io.WriteString(c, "GET /readyz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+		require.NoError(t, err)
+	}
+	for i, c := range conns {
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(testTimeout)))
+		_, err := io.ReadAll(c)
+		var ne net.Error
+		require.False(t, errors.As(err, &ne) && ne.Timeout(), "connection %d was not cut by the server: %v", i, err)
+	}
+	code, _ := get(t, "GET", r.url+"/readyz")
+	assert.Equal(t, http.StatusOK, code, "the server serves on")
+}
