@@ -83,7 +83,7 @@ type bar struct {
 }
 
 func newBar(w io.Writer, clients int, planned time.Duration, sp *sampler) *bar {
-	p := mpb.New(mpb.WithOutput(w), mpb.WithWidth(24), mpb.WithRefreshRate(250*time.Millisecond))
+	p := mpb.New(mpb.WithOutput(w), mpb.WithAutoRefresh(), mpb.WithWidth(24), mpb.WithRefreshRate(250*time.Millisecond))
 	b := p.New(max(planned.Milliseconds(), 1), mpb.BarStyle(),
 		mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
 			return fmt.Sprintf("%5.0fs", sp.last().At.Seconds())

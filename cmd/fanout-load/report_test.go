@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// sampleResult is a result as a run of 20 clients with two violations
+// would give.
+func sampleResult() *result {
+	cfg := testLoad("http://127.0.0.1:8080")
+	r := &result{Config: cfg, Start: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC), Elapsed: 5 * time.Second,
+		RampTime: 100 * time.Millisecond, Started: 20, PeakOpen: 20, Connects: 20, Msgs: 4000, Bytes: 800000,
+		Updates: 3980, Latency: &counts{}, Errors: map[string]uint64{"ws: closed 4001": 2}}
+	r.Violations[Gap] = 2
+	r.Examples = []example{{At: time.Second, Client: 3, Kind: Gap, Detail: `update 9 of "t" after 7, not marked`}}
+	var h histogram
+	for i := range 3980 {
+		h.record(time.Duration(200+i%1000*10) * time.Microsecond)
+	}
+	r.Latency = h.snapshot()
+	for i := range 20 {
+		r.Samples = append(r.Samples, sample{At: time.Duration(i+1) * 250 * time.Millisecond, Open: int64(min(20, 4*(i+1))),
+			MsgsPerSec: float64(700 + 10*i), P50: 2 * time.Millisecond, P99: 9 * time.Millisecond, Violations: uint64(i / 10)})
+	}
+	return r
+}
+
+// TestReportOffline checks that the report loads nothing from the
+// network: the chart library is inline.
+func TestReportOffline(t *testing.T) {
+	var b bytes.Buffer
+	if err := writeReport(&b, sampleResult()); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	if m := regexp.MustCompile(`<(script|link)[^>]+(src|href)=`).FindString(html); m != "" {
+		t.Errorf("the report loads an asset: %s", m)
+	}
+	for _, want := range []string{"echarts", `id="summary"`, `id="violations"`, "2 violations"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+}
+
+// chromiumPath returns the browser to drive: $CHROMIUM, or Debian's
+// chromium. Without one the test is skipped, or fails under CI=true.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "chromium"} {
+		if p == "" {
+			continue
+		}
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	msg := "no chromium: install it (apt-get install -y chromium) or set $CHROMIUM to a Chromium binary"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// TestReportInChromium opens the report in headless Chromium, with no
+// network, and checks that its four charts are drawn: each chart's
+// container holds a canvas of nonzero size, and the page raised no error.
+func TestReportInChromium(t *testing.T) {
+	exe := chromiumPath(t)
+	file := filepath.Join(t.TempDir(), "report.html")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeReport(f, sampleResult()); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 1200),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex // guards errs
+		errs []string   // the page's exceptions and console errors
+	)
+	defer func() {
+		cancelTab()
+		cancelAlloc() // waits for the browser to exit
+		wg.Wait()
+	}()
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx); err != nil { // start the browser now
+		t.Fatalf("start chromium: %v", err)
+	}
+	console := chromedp.Console(ctx)
+	wg.Go(func() {
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			t.Logf("page %s", m)
+			if m.Type == chromedp.ConsoleException || m.Type == "error" {
+				mu.Lock()
+				errs = append(errs, m.Text)
+				mu.Unlock()
+			}
+		}
+	})
+
+	// Every chart's container and the size of the canvas drawn in it.
+	const charts = `Array.from(document.querySelectorAll("div.item")).map(d => {
+		const c = d.querySelector("canvas");
+		return {id: d.id, w: c ? c.width : 0, h: c ? c.height : 0};
+	})`
+	type chart struct {
+		ID   string `json:"id"`
+		W, H int
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Navigate("file://"+file),
+		chromedp.Poll[chromedp.Void](charts+`.filter(c => c.w > 0 && c.h > 0).length == 4`,
+			chromedp.WithPollingTimeout(30*time.Second)),
+	)
+	got, gerr := chromedp.Run(ctx, chromedp.Evaluate[[]chart](charts))
+	if err != nil || gerr != nil {
+		t.Fatalf("the charts were not drawn: %v, %v (the page: %+v)", err, gerr, got)
+	}
+	ids := make([]string, 0, len(got))
+	for _, c := range got {
+		ids = append(ids, c.ID)
+	}
+	if strings.Join(ids, ",") != "latency,throughput,connections,latencyTime" {
+		t.Errorf("charts %v", ids)
+	}
+	title, err := chromedp.Run(ctx, chromedp.Text("h1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(title, "2 violations") {
+		t.Errorf("the title says %q", title)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(errs) > 0 {
+		t.Errorf("the page raised: %v", errs)
+	}
+}
