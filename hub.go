@@ -51,6 +51,12 @@ type Options struct {
 	// the hub closes (MaxTopics still bounds them).
 	IdleTopicTTL time.Duration
 
+	// Occupancy configures the counting of each topic's subscribers across
+	// nodes (Hub.Occupancy) and the occupancy messages pushed to the
+	// subscribers of the topics that ask for them (TopicConfig.Occupancy).
+	// The zero value gives the defaults.
+	Occupancy OccupancyOptions
+
 	// Broker, when set, makes the hub one node of several that share
 	// topics through the broker, which then assigns sequence numbers and
 	// keeps history and snapshots. Publish goes through the broker and
@@ -93,7 +99,8 @@ type Hub struct {
 	subsMu sync.Mutex // guards subs
 	subs   map[*Subscriber]struct{}
 
-	node *node // the broker side; nil without Options.Broker
+	node *node      // the broker side; nil without Options.Broker
+	occ  *occupancy // subscriber counts, this node's and the others'
 }
 
 // shard is a slice of the topic space with its own lock and counters,
@@ -145,6 +152,9 @@ func NewHub(opts Options) *Hub {
 	}
 	h.wg.Add(1)
 	go h.sweeper()
+	h.occ = newOccupancy(h)
+	h.wg.Add(1)
+	go h.occ.run()
 	return h
 }
 

@@ -18,9 +18,17 @@ const (
 	// not be served from history (or named another epoch). Data is the
 	// snapshot at Seq, or nil when the topic keeps none.
 	Reset
+	// Occupancy carries the topic's subscriber count (Hub.Occupancy) to
+	// the subscribers of a topic configured with TopicConfig.Occupancy:
+	// Data is the count as a decimal number (a JSON number), Epoch and
+	// Seq are empty, and it is no part of the topic's sequence. It comes
+	// after the subscription's first Snapshot, when the count changes,
+	// at most once per OccupancyOptions.PushInterval.
+	Occupancy
 )
 
-// String returns the wire name of k: "update", "snapshot" or "reset".
+// String returns the wire name of k: "update", "snapshot", "reset" or
+// "occupancy".
 func (k Kind) String() string {
 	switch k {
 	case Update:
@@ -29,6 +37,8 @@ func (k Kind) String() string {
 		return "snapshot"
 	case Reset:
 		return "reset"
+	case Occupancy:
+		return "occupancy"
 	}
 	return "unknown"
 }
@@ -68,6 +78,7 @@ const (
 	formGapUpdate
 	formSnapshot
 	formReset
+	formOccupancy
 	numForms
 )
 
@@ -77,6 +88,8 @@ func (d Delivery) form() int {
 		return formSnapshot
 	case Reset:
 		return formReset
+	case Occupancy:
+		return formOccupancy
 	}
 	if d.Gap {
 		return formGapUpdate

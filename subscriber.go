@@ -80,6 +80,7 @@ type subscription struct {
 	gone    bool   // unsubscribed or ended: queued entries are skipped
 	pending uint64 // for conflation: the absolute queue index+1 of the newest queued entry
 	gapNext bool   // mark the next update with Gap
+	occ     uint64 // the absolute queue index+1 of the newest queued Occupancy entry
 
 	idx int // the index in topic.subs, -1 when unlinked; guarded by topic.mu
 }

@@ -27,6 +27,11 @@ type TopicConfig struct {
 	// pending message of the topic (marked with Delivery.Gap) instead of
 	// queueing them all.
 	Conflate bool
+
+	// Occupancy pushes the topic's subscriber count (Hub.Occupancy) to its
+	// subscribers as Occupancy deliveries when it changes, at most once
+	// per OccupancyOptions.PushInterval, coalesced: the newest count.
+	Occupancy bool
 }
 
 // Defaults of TopicConfig.
@@ -62,6 +67,7 @@ type topic struct {
 	loading *loadCall   // non-nil while the loader runs
 	dead    bool        // evicted: look the topic up again
 	link    *brokerLink // the topic's broker state; nil without a broker
+	occ     topicOccupancy
 }
 
 // expireLocked drops history older than the topic's TTL.
@@ -105,6 +111,7 @@ func (t *topic) fanoutLocked(m *Message) (delivered, dropped uint64) {
 }
 
 func (t *topic) addLocked(sn *subscription) {
+	sn.sub.hub.occ.joinedLocked(t)
 	sn.idx = len(t.subs)
 	t.subs = append(t.subs, sn)
 }
@@ -118,6 +125,7 @@ func (t *topic) removeLocked(sn *subscription) {
 }
 
 func (t *topic) removeAtLocked(i int) {
+	t.subs[i].sub.hub.occ.changedLocked(t)
 	last := len(t.subs) - 1
 	t.subs[i].idx = -1
 	if i != last {

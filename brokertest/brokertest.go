@@ -15,8 +15,11 @@
 // Recover, several nodes, data loss, outages) and through hubs: two or
 // three hubs on one backend must show every subscriber the same ordered
 // stream without gaps, and a client must be able to resume on another
-// node. It imports only the core and the standard library, so a broker
-// module needs nothing else to run it.
+// node. A broker that implements fanout.OccupancyBroker must make the
+// nodes' subscriber counts converge, expire those of a node that dies, and
+// count a client that moves between nodes once (the Occupancy cases skip
+// for a broker that does not). It imports only the core and the standard
+// library, so a broker module needs nothing else to run it.
 package brokertest
 
 import (
@@ -86,6 +89,10 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 		{"HubsResumeElsewhere", testHubsResumeElsewhere},
 		{"HubsDataLoss", testHubsDataLoss},
 		{"HubsOutage", testHubsOutage},
+		{"OccupancyConverge", testOccupancyConverge},
+		{"OccupancyNodeDies", testOccupancyNodeDies},
+		{"OccupancyMove", testOccupancyMove},
+		{"OccupancyPush", testOccupancyPush},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -52,7 +52,7 @@ func newBoard(t *testing.T) *board {
 		b.hub.Close()
 	})
 	for _, g := range []game.Game{game.NewGame("g1", northbridge, eastport), game.NewGame("g2", kelham, ravensmoor)} {
-		if err := b.in.AddGame(g); err != nil {
+		if err := b.in.AddGame(b.t.Context(), g); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -79,7 +79,7 @@ func (b *board) event(id string, kind game.Kind, minute int, side game.Side, pla
 	defer b.mu.Unlock()
 	b.ids[id]++
 	ev := game.Event{Game: id, ID: b.ids[id], Kind: kind, Minute: minute, Side: side, Player: player}
-	if err := b.in.Ingest(ev); err != nil {
+	if err := b.in.Ingest(b.t.Context(), ev); err != nil {
 		b.t.Fatalf("ingest %+v: %v", ev, err)
 	}
 }
@@ -90,10 +90,10 @@ func (b *board) replace(old string, g game.Game) {
 	b.t.Helper()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if err := b.in.RemoveGame(old); err != nil {
+	if err := b.in.RemoveGame(b.t.Context(), old); err != nil {
 		b.t.Fatal(err)
 	}
-	if err := b.in.AddGame(g); err != nil {
+	if err := b.in.AddGame(b.t.Context(), g); err != nil {
 		b.t.Fatal(err)
 	}
 }
@@ -118,7 +118,7 @@ func (b *board) restart() {
 	hub := fanout.NewHub(fanout.Options{})
 	in := game.NewIngester(hub, slog.New(slog.DiscardHandler))
 	for _, g := range b.in.Games() {
-		if err := in.AddGame(g); err != nil {
+		if err := in.AddGame(b.t.Context(), g); err != nil {
 			b.t.Fatal(err)
 		}
 	}

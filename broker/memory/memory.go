@@ -167,12 +167,13 @@ type Conn struct {
 	stop chan struct{} // closed by Close
 	done chan struct{} // closed when run has returned
 
-	mu     sync.Mutex // guards the fields below
-	sink   fanout.Sink
-	q      []fanout.Publication // publications waiting for delivery, at most QueueSize
-	lost   bool                 // publications were lost: tell the sink Reconnected
-	drop   int                  // publications still to drop (DropNext)
-	closed bool
+	mu      sync.Mutex // guards the fields below
+	sink    fanout.Sink
+	q       []fanout.Publication // publications waiting for delivery, at most QueueSize
+	reports [][]byte             // occupancy reports waiting for delivery, at most QueueSize
+	lost    bool                 // publications were lost: tell the sink Reconnected
+	drop    int                  // publications still to drop (DropNext)
+	closed  bool
 
 	topics map[string]struct{} // subscribed topics; guarded by b.mu
 }
@@ -327,6 +328,7 @@ func (c *Conn) Close() error {
 	first := !c.closed
 	c.closed = true
 	c.q = nil
+	c.reports = nil
 	c.mu.Unlock()
 	if first {
 		for topic := range c.topics {
@@ -367,6 +369,7 @@ func (c *Conn) signal() {
 func (c *Conn) run() {
 	defer close(c.done)
 	var batch []fanout.Publication
+	var reports [][]byte
 	for {
 		select {
 		case <-c.stop:
@@ -375,6 +378,7 @@ func (c *Conn) run() {
 		}
 		c.mu.Lock()
 		batch, c.q = c.q, batch[:0]
+		reports, c.reports = c.reports, reports[:0]
 		lost, sink := c.lost, c.sink
 		c.lost = false
 		c.mu.Unlock()
@@ -387,7 +391,8 @@ func (c *Conn) run() {
 		if lost && sink != nil {
 			sink.Reconnected()
 		}
-		if len(batch) > 0 || lost {
+		deliverReports(sink, reports)
+		if len(batch) > 0 || len(reports) > 0 || lost {
 			c.signal() // look again: more may have come meanwhile
 		}
 	}

@@ -17,10 +17,10 @@ func BenchmarkIngest(b *testing.B) {
 			hub := fanout.NewHub(fanout.Options{})
 			defer hub.Close()
 			in := game.NewIngester(hub, quietLog())
-			if err := in.AddGame(game.NewGame("g1", home, away)); err != nil {
+			if err := in.AddGame(b.Context(), game.NewGame("g1", home, away)); err != nil {
 				b.Fatal(err)
 			}
-			if err := in.Ingest(game.Event{Game: "g1", ID: 1, Kind: game.KickOff}); err != nil {
+			if err := in.Ingest(b.Context(), game.Event{Game: "g1", ID: 1, Kind: game.KickOff}); err != nil {
 				b.Fatal(err)
 			}
 			buf := make([]fanout.Delivery, 64)
@@ -36,7 +36,7 @@ func BenchmarkIngest(b *testing.B) {
 			b.ResetTimer()
 			for i := range b.N {
 				// The clock, at minute 1 so that the game never ends.
-				if err := in.Ingest(game.Event{Game: "g1", ID: int64(i + 2), Kind: game.Clock, Minute: 1}); err != nil {
+				if err := in.Ingest(b.Context(), game.Event{Game: "g1", ID: int64(i + 2), Kind: game.Clock, Minute: 1}); err != nil {
 					b.Fatal(err)
 				}
 				if i%32 == 31 {

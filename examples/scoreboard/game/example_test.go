@@ -18,16 +18,16 @@ func ExampleIngester() {
 	in := game.NewIngester(hub, slog.New(slog.DiscardHandler))
 	home := game.Team{Name: "Northbridge", Short: "NBR"}
 	away := game.Team{Name: "Eastport Rovers", Short: "EPR"}
-	if err := in.AddGame(game.NewGame("g1", home, away)); err != nil {
+	if err := in.AddGame(context.Background(), game.NewGame("g1", home, away)); err != nil {
 		fmt.Println(err)
 		return
 	}
-	_ = in.Ingest(game.Event{Game: "g1", ID: 1, Kind: game.KickOff})
+	_ = in.Ingest(context.Background(), game.Event{Game: "g1", ID: 1, Kind: game.KickOff})
 
 	sub := hub.NewSubscriber(fanout.SubscriberOptions{})
 	defer sub.Close()
 	_ = sub.Subscribe(context.Background(), game.Topic("g1"))
-	_ = in.Ingest(game.Event{Game: "g1", ID: 2, Kind: game.Goal, Minute: 9, Side: game.Away, Player: "Berg"})
+	_ = in.Ingest(context.Background(), game.Event{Game: "g1", ID: 2, Kind: game.Goal, Minute: 9, Side: game.Away, Player: "Berg"})
 
 	for range 2 {
 		d, _ := sub.Next(context.Background())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"time"
 )
@@ -58,12 +59,11 @@ func (o FeedOptions) withDefaults() FeedOptions {
 // events would be. Finished games make room for new ones. A Feed is not
 // safe for concurrent use: one goroutine runs it.
 type Feed struct {
-	in      *Ingester
-	opts    FeedOptions
-	rng     *rand.Rand
-	sims    []*sim
-	started bool
-	next    int // the number of the next game
+	in   *Ingester
+	opts FeedOptions
+	rng  *rand.Rand
+	sims []*sim
+	next int // the number of the next game
 }
 
 // sim is the feed's own view of one game: the "real world" the events
@@ -88,69 +88,85 @@ func NewFeed(in *Ingester, opts FeedOptions) *Feed {
 }
 
 // Run puts the feed's games on the board and sends events at the
-// configured rate until ctx is done, then returns nil. It returns early
-// with an error when the ingester cannot publish (the hub closed).
+// configured rate until ctx is done, then returns nil. While the hub's
+// broker is down it holds the events back, as the ingester waits for the
+// broker (see Ingester), and goes on when the broker is back: a broker
+// outage never ends it. It returns early with an error only when the
+// ingester can never publish again (the hub closed).
 func (f *Feed) Run(ctx context.Context) error {
 	tick := time.NewTicker(time.Duration(float64(time.Second) / f.opts.Rate))
 	defer tick.Stop()
-	if err := f.start(); err != nil {
-		return err
+	if err := f.start(ctx); err != nil {
+		return quiet(ctx, err)
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
-			if err := f.Step(); err != nil {
-				return err
+			if err := f.Step(ctx); err != nil {
+				return quiet(ctx, err)
 			}
 		}
 	}
 }
 
+// quiet returns nil for an error that ctx's end caused: the feed was
+// stopped, it did not fail.
+func quiet(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
 // Step advances one game by one event (Run calls it at the configured
 // rate; tests call it directly). Events the ingester rejects are not
 // errors: the feed sends some on purpose. The first Step puts the games
-// on the board.
-func (f *Feed) Step() error {
-	if err := f.start(); err != nil {
+// on the board. While the broker is down, Step waits for it until ctx
+// ends; the event is then not sent, and the game has not moved on.
+func (f *Feed) Step(ctx context.Context) error {
+	if err := f.start(ctx); err != nil {
 		return err
 	}
 	s := f.sims[f.rng.IntN(len(f.sims))]
 	if s.phase == Finished {
-		if s.rest--; s.rest > 0 {
+		if s.rest > 1 {
+			s.rest--
 			return nil
 		}
-		return f.replace(s)
+		return f.replace(ctx, s)
 	}
 	if f.rng.Float64() < f.opts.GlitchRate {
-		return f.send(f.glitch(s))
+		return f.send(ctx, f.glitch(s))
 	}
-	ev := f.advance(s)
-	s.lastID = ev.ID
-	s.last = ev
-	return f.send(ev)
+	next := s.clone()
+	ev := f.advance(next)
+	if err := f.send(ctx, ev); err != nil {
+		return err
+	}
+	next.lastID, next.last = ev.ID, ev
+	*s = *next
+	return nil
 }
 
-func (f *Feed) start() error {
-	if f.started {
-		return nil
-	}
-	f.started = true
-	for range f.opts.Games {
+// start puts the games on the board, once all of them are.
+func (f *Feed) start(ctx context.Context) error {
+	for len(f.sims) < f.opts.Games {
 		s := f.newSim()
-		f.sims = append(f.sims, s)
-		if err := f.in.AddGame(f.fixture(s)); err != nil {
+		if err := f.in.AddGame(ctx, f.fixture(s, nil)); err != nil {
+			f.next-- // the same game again on the next try
 			return err
 		}
+		f.sims = append(f.sims, s)
 	}
 	return nil
 }
 
 // send passes ev to the ingester; a rejection is expected (and logged by
 // the ingester), any other error stops the feed.
-func (f *Feed) send(ev Event) error {
-	err := f.in.Ingest(ev)
+func (f *Feed) send(ctx context.Context, ev Event) error {
+	err := f.in.Ingest(ctx, ev)
 	var rej *RejectedError
 	if err == nil || errors.As(err, &rej) {
 		return nil
@@ -159,13 +175,28 @@ func (f *Feed) send(ev Event) error {
 }
 
 // replace takes the finished game s off the board and puts a new one in
-// its place.
-func (f *Feed) replace(s *sim) error {
-	if err := f.in.RemoveGame(s.id); err != nil {
+// its place, once both are stored.
+func (f *Feed) replace(ctx context.Context, s *sim) error {
+	if _, on := f.in.Game(s.id); on {
+		if err := f.in.RemoveGame(ctx, s.id); err != nil {
+			return err
+		}
+	}
+	next := f.newSim()
+	if err := f.in.AddGame(ctx, f.fixture(next, s)); err != nil {
+		f.next--
 		return err
 	}
-	*s = *f.newSim()
-	return f.in.AddGame(f.fixture(s))
+	*s = *next
+	return nil
+}
+
+// clone returns a copy of s that advance can change without changing s.
+func (s *sim) clone() *sim {
+	c := *s
+	c.booked = maps.Clone(s.booked)
+	c.sentOff = maps.Clone(s.sentOff)
+	return &c
 }
 
 func (f *Feed) newSim() *sim {
@@ -179,11 +210,12 @@ func (f *Feed) newSim() *sim {
 }
 
 // fixture draws two teams for s, different from each other and, while
-// there are enough teams, from those playing on the board.
-func (f *Feed) fixture(s *sim) Game {
+// there are enough teams, from those playing on the board but the game s
+// replaces (nil for none).
+func (f *Feed) fixture(s, replaces *sim) Game {
 	busy := make(map[int]bool, 2*len(f.sims))
 	for _, o := range f.sims {
-		if o != s {
+		if o != replaces {
 			busy[o.teams[0]], busy[o.teams[1]] = true, true
 		}
 	}

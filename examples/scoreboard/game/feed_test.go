@@ -16,7 +16,7 @@ func TestFeedPlaysGames(t *testing.T) {
 	in := game.NewIngester(hub, quietLog())
 	feed := game.NewFeed(in, game.FeedOptions{Games: 4, Seed: 7, GlitchRate: 0.05})
 
-	require.NoError(t, feed.Step())
+	require.NoError(t, feed.Step(t.Context()))
 	first := in.Games()
 	require.Len(t, first, 4)
 	teams := map[string]bool{}
@@ -32,7 +32,7 @@ func TestFeedPlaysGames(t *testing.T) {
 
 	// Enough steps for every game to finish and be replaced.
 	for range 2000 {
-		require.NoError(t, feed.Step())
+		require.NoError(t, feed.Step(t.Context()))
 	}
 	now := in.Games()
 	require.Len(t, now, 4)
@@ -72,7 +72,7 @@ func TestFeedRunEndsWhenTheHubCloses(t *testing.T) {
 	hub := fanout.NewHub(fanout.Options{})
 	in := game.NewIngester(hub, quietLog())
 	feed := game.NewFeed(in, game.FeedOptions{Rate: 1000})
-	require.NoError(t, feed.Step())
+	require.NoError(t, feed.Step(t.Context()))
 	hub.Close()
 	err := feed.Run(context.Background())
 	assert.ErrorIs(t, err, fanout.ErrClosed)

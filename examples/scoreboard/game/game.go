@@ -193,13 +193,19 @@ func (g *Game) Apply(ev Event) (Update, error) {
 		g.sendOff(string(ev.Side)+"/"+ev.Player, ev.Side)
 		g.remember(ev)
 	}
+	return g.update(ev), nil
+}
+
+// update returns the Update that tells a client about ev and g's numbers
+// after it.
+func (g *Game) update(ev Event) Update {
 	return Update{
 		Event:  ev,
 		Phase:  g.Phase,
 		Minute: g.Minute,
 		Home:   Tally{g.Home.Score, g.Home.Yellow, g.Home.Red},
 		Away:   Tally{g.Away.Score, g.Away.Yellow, g.Away.Red},
-	}, nil
+	}
 }
 
 // check returns why ev cannot happen to g, or "" when it can.

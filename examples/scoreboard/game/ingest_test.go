@@ -46,7 +46,7 @@ func decode[T any](t *testing.T, b []byte) T {
 func TestIngesterPublishesStateAndUpdates(t *testing.T) {
 	hub := newHub(t)
 	in := game.NewIngester(hub, quietLog())
-	require.NoError(t, in.AddGame(game.NewGame("g1", home, away)))
+	require.NoError(t, in.AddGame(t.Context(), game.NewGame("g1", home, away)))
 
 	sub := hub.NewSubscriber(fanout.SubscriberOptions{})
 	defer sub.Close()
@@ -55,8 +55,8 @@ func TestIngesterPublishesStateAndUpdates(t *testing.T) {
 	assert.Equal(t, fanout.Snapshot, snap.Kind)
 	assert.Equal(t, game.NotStarted, decode[game.Game](t, snap.Data).Phase)
 
-	require.NoError(t, in.Ingest(game.Event{Game: "g1", ID: 1, Kind: game.KickOff}))
-	require.NoError(t, in.Ingest(game.Event{Game: "g1", ID: 2, Kind: game.Goal, Minute: 9, Side: game.Away, Player: "Berg"}))
+	require.NoError(t, in.Ingest(t.Context(), game.Event{Game: "g1", ID: 1, Kind: game.KickOff}))
+	require.NoError(t, in.Ingest(t.Context(), game.Event{Game: "g1", ID: 2, Kind: game.Goal, Minute: 9, Side: game.Away, Player: "Berg"}))
 	for _, want := range []game.Kind{game.KickOff, game.Goal} {
 		d := next(t, sub)
 		assert.Equal(t, fanout.Update, d.Kind)
@@ -74,13 +74,13 @@ func TestIngesterPublishesStateAndUpdates(t *testing.T) {
 
 	t.Run("a rejected event publishes nothing", func(t *testing.T) {
 		before := hub.Stats().Published
-		err := in.Ingest(game.Event{Game: "g1", ID: 2, Kind: game.Goal, Minute: 9, Side: game.Away, Player: "Berg"})
+		err := in.Ingest(t.Context(), game.Event{Game: "g1", ID: 2, Kind: game.Goal, Minute: 9, Side: game.Away, Player: "Berg"})
 		var rej *game.RejectedError
 		require.ErrorAs(t, err, &rej)
 		assert.Equal(t, before, hub.Stats().Published)
 		assert.Zero(t, sub.Len())
 
-		err = in.Ingest(game.Event{Game: "nope", ID: 1, Kind: game.KickOff})
+		err = in.Ingest(t.Context(), game.Event{Game: "nope", ID: 1, Kind: game.KickOff})
 		assert.ErrorIs(t, err, game.ErrUnknownGame)
 		assert.Equal(t, before, hub.Stats().Published)
 	})
@@ -99,9 +99,9 @@ func TestIngesterLogsRejections(t *testing.T) {
 	logged := make(chan slog.Record, 1)
 	log := slog.New(recordHandler(logged))
 	in := game.NewIngester(newHub(t), log)
-	require.NoError(t, in.AddGame(game.NewGame("g1", home, away)))
+	require.NoError(t, in.AddGame(t.Context(), game.NewGame("g1", home, away)))
 
-	err := in.Ingest(game.Event{Game: "g1", ID: 1, Kind: game.HalfTime, Minute: 45})
+	err := in.Ingest(t.Context(), game.Event{Game: "g1", ID: 1, Kind: game.HalfTime, Minute: 45})
 	require.Error(t, err)
 	rec := <-logged
 	assert.Equal(t, slog.LevelWarn, rec.Level)
@@ -123,10 +123,10 @@ func TestIngesterIndex(t *testing.T) {
 	require.NoError(t, sub.Subscribe(context.Background(), game.IndexTopic))
 	assert.Nil(t, next(t, sub).Data, "no index before the first game")
 
-	require.NoError(t, in.AddGame(game.NewGame("g1", home, away)))
-	require.NoError(t, in.AddGame(game.NewGame("g2", away, home)))
-	require.NoError(t, in.RemoveGame("g1"))
-	assert.ErrorIs(t, in.RemoveGame("g1"), game.ErrUnknownGame)
+	require.NoError(t, in.AddGame(t.Context(), game.NewGame("g1", home, away)))
+	require.NoError(t, in.AddGame(t.Context(), game.NewGame("g2", away, home)))
+	require.NoError(t, in.RemoveGame(t.Context(), "g1"))
+	assert.ErrorIs(t, in.RemoveGame(t.Context(), "g1"), game.ErrUnknownGame)
 
 	var last game.Index
 	for range 3 {
@@ -136,20 +136,20 @@ func TestIngesterIndex(t *testing.T) {
 
 	t.Run("bounded", func(t *testing.T) {
 		for i := len(in.Games()); i < game.MaxGames; i++ {
-			require.NoError(t, in.AddGame(game.NewGame(fmt.Sprintf("x%d", i), home, away)))
+			require.NoError(t, in.AddGame(t.Context(), game.NewGame(fmt.Sprintf("x%d", i), home, away)))
 		}
-		assert.Error(t, in.AddGame(game.NewGame("one-too-many", home, away)))
-		assert.NoError(t, in.AddGame(game.NewGame("g2", home, away)), "replacing a game is not adding one")
+		assert.Error(t, in.AddGame(t.Context(), game.NewGame("one-too-many", home, away)))
+		assert.NoError(t, in.AddGame(t.Context(), game.NewGame("g2", home, away)), "replacing a game is not adding one")
 	})
 	t.Run("invalid id", func(t *testing.T) {
-		assert.ErrorIs(t, in.AddGame(game.NewGame("no spaces", home, away)), fanout.ErrInvalidTopic)
+		assert.ErrorIs(t, in.AddGame(t.Context(), game.NewGame("no spaces", home, away)), fanout.ErrInvalidTopic)
 	})
 	t.Run("closed hub", func(t *testing.T) {
 		hub := fanout.NewHub(fanout.Options{})
 		in := game.NewIngester(hub, quietLog())
-		require.NoError(t, in.AddGame(game.NewGame("g1", home, away)))
+		require.NoError(t, in.AddGame(t.Context(), game.NewGame("g1", home, away)))
 		hub.Close()
-		err := in.Ingest(game.Event{Game: "g1", ID: 1, Kind: game.KickOff})
+		err := in.Ingest(t.Context(), game.Event{Game: "g1", ID: 1, Kind: game.KickOff})
 		assert.True(t, errors.Is(err, fanout.ErrClosed), "%v", err)
 	})
 }

@@ -32,7 +32,7 @@ func startServer(t *testing.T) (*httptest.Server, *game.Ingester) {
 	t.Helper()
 	hub := newHub(t)
 	in := game.NewIngester(hub, quietLog())
-	require.NoError(t, in.AddGame(game.NewGame("g1", home, away)))
+	require.NoError(t, in.AddGame(t.Context(), game.NewGame("g1", home, away)))
 	srv := game.NewServer(hub, game.ServerOptions{})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() {
@@ -86,8 +86,8 @@ func TestServerWebSocketSnapshotThenUpdates(t *testing.T) {
 	assert.Equal(t, "snapshot", snap.Type)
 	assert.Equal(t, game.NotStarted, decode[game.Game](t, snap.Data).Phase)
 
-	require.NoError(t, in.Ingest(game.Event{Game: "g1", ID: 1, Kind: game.KickOff}))
-	require.NoError(t, in.Ingest(game.Event{Game: "g1", ID: 2, Kind: game.Goal, Minute: 3, Side: game.Home, Player: "Abara"}))
+	require.NoError(t, in.Ingest(t.Context(), game.Event{Game: "g1", ID: 1, Kind: game.KickOff}))
+	require.NoError(t, in.Ingest(t.Context(), game.Event{Game: "g1", ID: 2, Kind: game.Goal, Minute: 3, Side: game.Home, Player: "Abara"}))
 	for i, kind := range []game.Kind{game.KickOff, game.Goal} {
 		m := nextData(t, msgs)
 		assert.Equal(t, "update", m.Type)
@@ -98,7 +98,7 @@ func TestServerWebSocketSnapshotThenUpdates(t *testing.T) {
 
 func TestServerEventStreamSnapshot(t *testing.T) {
 	ts, in := startServer(t)
-	require.NoError(t, in.Ingest(game.Event{Game: "g1", ID: 1, Kind: game.KickOff}))
+	require.NoError(t, in.Ingest(t.Context(), game.Event{Game: "g1", ID: 1, Kind: game.KickOff}))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
