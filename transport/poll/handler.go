@@ -104,16 +104,20 @@ func unavailable(w http.ResponseWriter, msg string) {
 func (h *Handler) answer(ctx context.Context, sub *fanout.Subscriber, req request) (body []byte, status int, msg string) {
 	b := append(make([]byte, 0, 512), '[')
 	b = append(b, req.errors...)
-	fresh := make(map[string]bool, len(req.topics))
 	var failures []string
 	unavailable := false
 	for i, name := range req.topics {
-		// An empty epoch never matches: a topic without a position gets
-		// the hub's snapshot as a Reset (nil data when it keeps none),
-		// answered as a snapshot, so that the client has a position to
-		// poll from next, even on a topic without state.
-		fresh[name] = req.from[i].Epoch == ""
-		if err := sub.Resume(ctx, name, req.from[i]); err != nil {
+		// A topic without a position joins afresh: the hub sends its
+		// snapshot first (null data when it keeps none), so that the
+		// client has a position to poll from next, even on a topic
+		// without state.
+		var err error
+		if req.from[i].Epoch == "" {
+			err = sub.Subscribe(ctx, name)
+		} else {
+			err = sub.Resume(ctx, name, req.from[i])
+		}
+		if err != nil {
 			pe := transport.FromError(err)
 			b = append(transport.AppendError(b, pe, name, 0, false), ',')
 			failures = append(failures, fmt.Sprintf("%s: %s", name, pe.Message))
@@ -127,9 +131,9 @@ func (h *Handler) answer(ctx context.Context, sub *fanout.Subscriber, req reques
 		return nil, http.StatusBadRequest, "fanout: no topic can be polled: " + strings.Join(failures, "; ")
 	}
 	n := len(b)
-	b, err := h.drain(b, sub, fresh)
+	b, err := h.drain(b, sub)
 	if len(b) == n && len(req.errors) == 0 && len(failures) == 0 && err == nil {
-		b, err = h.hold(ctx, b, sub, fresh)
+		b, err = h.hold(ctx, b, sub)
 	}
 	if len(b) == n && errors.Is(err, fanout.ErrClosed) {
 		return nil, http.StatusServiceUnavailable, "fanout: the hub is closed; poll again later"
@@ -142,7 +146,7 @@ func (h *Handler) answer(ctx context.Context, sub *fanout.Subscriber, req reques
 
 // hold waits for a message, the hold timeout, the client or Shutdown,
 // and drains what arrived.
-func (h *Handler) hold(ctx context.Context, b []byte, sub *fanout.Subscriber, fresh map[string]bool) ([]byte, error) {
+func (h *Handler) hold(ctx context.Context, b []byte, sub *fanout.Subscriber) ([]byte, error) {
 	timer := time.NewTimer(h.opts.HoldTimeout)
 	defer timer.Stop()
 	n := len(b)
@@ -157,7 +161,7 @@ func (h *Handler) hold(ctx context.Context, b []byte, sub *fanout.Subscriber, fr
 			return b, nil
 		}
 		var err error
-		if b, err = h.drain(b, sub, fresh); err != nil {
+		if b, err = h.drain(b, sub); err != nil {
 			return b, err
 		}
 	}
@@ -166,15 +170,12 @@ func (h *Handler) hold(ctx context.Context, b []byte, sub *fanout.Subscriber, fr
 
 // drain appends every queued message to b, comma-terminated. It returns
 // the error that ended sub, if it ended.
-func (h *Handler) drain(b []byte, sub *fanout.Subscriber, fresh map[string]bool) ([]byte, error) {
+func (h *Handler) drain(b []byte, sub *fanout.Subscriber) ([]byte, error) {
 	ds := h.pool.Get().(*[]fanout.Delivery)
 	defer h.pool.Put(ds)
 	for {
 		n, err := sub.Drain(*ds)
 		for _, d := range (*ds)[:n] {
-			if d.Kind == fanout.Reset && fresh[d.Topic] {
-				d.Kind = fanout.Snapshot
-			}
 			b = append(append(b, transport.Encode(d)...), ',')
 		}
 		clear((*ds)[:n])

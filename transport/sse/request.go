@@ -66,12 +66,16 @@ func (s *stream) subscribe(r *http.Request, req request) (status int, msg string
 	var failures []string
 	unavailable := false
 	for i, name := range s.cur.topics {
-		// An empty epoch never matches, so a topic without a vouched
-		// position gets the hub's snapshot as a Reset, with nil data when
-		// the topic keeps none: the stream sends it as a snapshot, which
+		// A topic the cursor does not vouch for joins afresh: the hub
+		// sends its snapshot first (null data when it keeps none), which
 		// gives the client a position to resume from even on a topic
 		// without state.
-		err := s.sub.Resume(r.Context(), name, s.cur.pos[i])
+		var err error
+		if s.cur.pos[i].Epoch == "" {
+			err = s.sub.Subscribe(r.Context(), name)
+		} else {
+			err = s.sub.Resume(r.Context(), name, s.cur.pos[i])
+		}
 		if err == nil {
 			continue
 		}

@@ -169,9 +169,6 @@ func (s *stream) appendDelivery(b []byte, d fanout.Delivery) []byte {
 	if i < 0 {
 		return b // not a topic of the stream: cannot happen
 	}
-	if d.Kind == fanout.Reset && s.cur.pos[i].Epoch == "" {
-		d.Kind = fanout.Snapshot // a fresh join (see subscribe)
-	}
 	s.cur.set(i, d.Position())
 	return appendEvent(b, &s.cur, d.Kind.String(), transport.Encode(d))
 }

@@ -34,11 +34,10 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	closing  atomic.Bool  // a close (handshake or abort) has started
-	nJoining atomic.Int32 // len(joining), read by the writer without the lock
-	closeAt  atomic.Int32 // a close code the writer sends after the pending replies, 0 for none
-	ending   atomic.Bool  // the reading loop ended: the subscriber is closed by us
-	broken   atomic.Bool  // a write failed: the writer stops writing
+	closing atomic.Bool  // a close (handshake or abort) has started
+	closeAt atomic.Int32 // a close code the writer sends after the pending replies, 0 for none
+	ending  atomic.Bool  // the reading loop ended: the subscriber is closed by us
+	broken  atomic.Bool  // a write failed: the writer stops writing
 
 	// Writer state; see writer.go.
 	state   atomic.Int32  // writerIdle, writerRunning or writerDead
@@ -47,10 +46,9 @@ type conn struct {
 	writeFn func()      // c.write, made once
 	timer   *time.Timer // write deadline, armed around each write; set once by the first writer
 
-	mu        sync.Mutex      // guards the fields below
-	replies   []byte          // control replies waiting for the writer, separated by '\n'
-	joining   map[string]bool // topics subscribed afresh whose first message (a Reset) is not written yet
-	ended     bool            // the connection ended: timer callbacks do nothing
+	mu        sync.Mutex // guards the fields below
+	replies   []byte     // control replies waiting for the writer, separated by '\n'
+	ended     bool       // the connection ended: timer callbacks do nothing
 	callbacks sync.WaitGroup
 	ping      *time.Timer // keepalive; nil when disabled
 
@@ -253,7 +251,6 @@ func (c *conn) handle(b []byte) int {
 			c.replyError(transport.FromError(err), cmd)
 			break
 		}
-		c.setJoining(cmd.Topic, false)
 		c.replyf(func(b []byte) []byte {
 			return transport.AppendUnsubscribed(b, cmd.Topic, transport.ReasonRequested, cmd.ID, cmd.HasID)
 		})
@@ -270,61 +267,20 @@ func (c *conn) subscribe(cmd transport.Command) {
 		c.replyError(pe, cmd)
 		return
 	}
-	pos := fanout.Position{Epoch: cmd.Epoch, Seq: cmd.Since}
-	marked := false // the mark of a join still under way (a repeated subscribe) stays
-	if !cmd.Resume {
-		// A fresh join resumes from no position: the hub answers with a
-		// Reset carrying the snapshot, or no data for a topic that keeps
-		// none, which the writer sends as the snapshot. So every topic
-		// starts with a position the client can resume from, even before
-		// its first update (as over SSE and long-poll).
-		marked = !c.setJoining(cmd.Topic, true)
+	// A fresh subscribe starts with the topic's snapshot (null data when
+	// it keeps none), so that every topic has a position the client can
+	// resume from, even before its first update.
+	var err error
+	if cmd.Resume {
+		err = c.sub.Resume(c.ctx, cmd.Topic, fanout.Position{Epoch: cmd.Epoch, Seq: cmd.Since})
+	} else {
+		err = c.sub.Subscribe(c.ctx, cmd.Topic)
 	}
-	if err := c.sub.Resume(c.ctx, cmd.Topic, pos); err != nil {
-		if marked {
-			c.setJoining(cmd.Topic, false)
-		}
+	if err != nil {
 		c.replyError(transport.FromError(err), cmd)
 		return
 	}
 	c.replyf(func(b []byte) []byte { return transport.AppendSubscribed(b, cmd.Topic, cmd.ID, cmd.HasID) })
-}
-
-// setJoining marks topic as subscribed afresh, or clears the mark. It
-// reports whether the mark was set before.
-func (c *conn) setJoining(topic string, on bool) (was bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	was = c.joining[topic]
-	switch {
-	case !on:
-		delete(c.joining, topic)
-		if len(c.joining) == 0 {
-			c.joining = nil
-		}
-	case c.joining == nil:
-		c.joining = map[string]bool{topic: true}
-	default:
-		c.joining[topic] = true
-	}
-	c.nJoining.Store(int32(len(c.joining)))
-	return was
-}
-
-// joined reports whether d, a Reset, is the first message of a fresh
-// subscription, and clears the mark.
-func (c *conn) joined(d *fanout.Delivery) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.joining[d.Topic] {
-		return false
-	}
-	delete(c.joining, d.Topic)
-	if len(c.joining) == 0 {
-		c.joining = nil // an idle connection keeps no map
-	}
-	c.nJoining.Store(int32(len(c.joining)))
-	return true
 }
 
 func (c *conn) replyError(pe *transport.ProtocolError, cmd transport.Command) {

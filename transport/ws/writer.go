@@ -146,9 +146,6 @@ func (c *conn) takeReplies(w *writeBuf) {
 // failed.
 func (c *conn) append(w *writeBuf, ds []fanout.Delivery, limit int) bool {
 	for _, d := range ds {
-		if d.Kind == fanout.Reset && c.nJoining.Load() > 0 && c.joined(&d) {
-			d.Kind = fanout.Snapshot // a fresh join (see subscribe)
-		}
 		b := transport.Encode(d)
 		if len(w.frame) > 0 && len(w.frame)+1+len(b) > limit {
 			if !c.send(w.frame) {
