@@ -31,6 +31,10 @@ var (
 	// already subscribes to the topic.
 	ErrSubscribed = errors.New("fanout: already subscribed")
 
+	// ErrNotFound is returned by Subscribe and Resume for a topic the
+	// application says does not exist (Options.TopicExists, or a Loader
+	// error that wraps it). Nothing stays allocated for it.
+	ErrNotFound = errors.New("fanout: no such topic")
 	// ErrNotSubscribed is returned by Unsubscribe for a topic the
 	// subscriber does not subscribe to.
 	ErrNotSubscribed = errors.New("fanout: not subscribed")

@@ -29,6 +29,27 @@ type Options struct {
 	// DefaultMaxTopicLength.
 	MaxTopicLength int
 
+	// MaxUnpublishedTopics bounds, apart from MaxTopics, the topics that
+	// exist only because subscribers joined them: nothing was published
+	// on them and the loader gave them no state. Clients can invent topic
+	// names, so these are counted on their own, and a flood of them can
+	// never make Publish fail; a join that would create one more fails
+	// with ErrLimit. Such a topic goes as soon as its last subscriber
+	// leaves (on a hub with a broker, at the next sweep after a linger).
+	// Zero means DefaultMaxUnpublishedTopics.
+	MaxUnpublishedTopics int
+
+	// TopicExists, when set, tells whether a topic the hub does not hold
+	// exists for the application. A Subscribe or Resume of a topic the hub
+	// does not hold asks it before anything is allocated, and fails with
+	// ErrNotFound when it answers false; the transports answer such a
+	// client with the not_found code. Publish does not ask it. It is
+	// called without locks held, must be quick and safe for concurrent
+	// use. Nil admits every valid name (then MaxUnpublishedTopics bounds
+	// what invented names cost). The Loader may refuse a topic too, by
+	// returning an error that wraps ErrNotFound.
+	TopicExists func(topic string) bool
+
 	// TopicConfig, when set, returns the configuration of a topic when the
 	// hub creates it. It is called without locks held and must be quick.
 	// Nil gives every topic the zero TopicConfig (the defaults).
@@ -88,8 +109,9 @@ type Hub struct {
 	shards []shard
 	mask   uint64
 
-	topics atomic.Int64  // topics held, over all shards
-	slow   atomic.Uint64 // subscribers ended by ErrSlowConsumer
+	topics      atomic.Int64  // published topics held, over all shards (see topic.unpublished)
+	unpublished atomic.Int64  // unpublished topics held, over all shards
+	slow        atomic.Uint64 // subscribers ended by ErrSlowConsumer
 
 	closed atomic.Bool
 	stop   chan struct{} // closed by Close to stop the sweeper
@@ -106,8 +128,9 @@ type Hub struct {
 // shard is a slice of the topic space with its own lock and counters,
 // padded so that shards do not share cache lines.
 type shard struct {
-	mu     sync.RWMutex // guards topics
+	mu     sync.RWMutex // guards topics and peak
 	topics map[string]*topic
+	peak   int // the most topics held since the map was last rebuilt (see forgetLocked)
 
 	published atomic.Uint64
 	delivered atomic.Uint64
@@ -130,6 +153,9 @@ func NewHub(opts Options) *Hub {
 	}
 	if opts.MaxTopicLength <= 0 {
 		opts.MaxTopicLength = DefaultMaxTopicLength
+	}
+	if opts.MaxUnpublishedTopics <= 0 {
+		opts.MaxUnpublishedTopics = DefaultMaxUnpublishedTopics
 	}
 	if opts.IdleTopicTTL == 0 {
 		opts.IdleTopicTTL = DefaultIdleTopicTTL
@@ -204,9 +230,15 @@ func (h *Hub) publish(name string, data, state []byte, withState bool) (Position
 		return h.node.publish(name, data, state, withState)
 	}
 	sh := h.shardFor(name)
-	t, err := h.lockTopic(sh, name)
+	t, err := h.lockTopic(sh, name, false)
 	if err != nil {
 		return Position{}, err
+	}
+	if t.unpublished {
+		if err := h.claimLocked(t, true); err != nil {
+			t.mu.Unlock()
+			return Position{}, err
+		}
 	}
 	now := time.Now()
 	t.seq++
@@ -234,15 +266,20 @@ func (h *Hub) publish(name string, data, state []byte, withState bool) (Position
 }
 
 // lockTopic returns the live topic named name, created if needed, with its
-// lock held.
-func (h *Hub) lockTopic(sh *shard, name string) (*topic, error) {
+// lock held. A topic that a join creates is unpublished (see
+// Options.MaxUnpublishedTopics), and must exist for the application
+// (Options.TopicExists).
+func (h *Hub) lockTopic(sh *shard, name string, join bool) (*topic, error) {
 	for {
 		sh.mu.RLock()
 		t := sh.topics[name]
 		sh.mu.RUnlock()
 		if t == nil {
+			if join && h.opts.TopicExists != nil && !h.opts.TopicExists(name) {
+				return nil, ErrNotFound
+			}
 			var err error
-			if t, err = h.createTopic(sh, name); err != nil {
+			if t, err = h.createTopic(sh, name, join); err != nil {
 				return nil, err
 			}
 		}
@@ -254,12 +291,12 @@ func (h *Hub) lockTopic(sh *shard, name string) (*topic, error) {
 	}
 }
 
-func (h *Hub) createTopic(sh *shard, name string) (*topic, error) {
+func (h *Hub) createTopic(sh *shard, name string, join bool) (*topic, error) {
 	var cfg TopicConfig
 	if h.opts.TopicConfig != nil {
 		cfg = h.opts.TopicConfig(name)
 	}
-	fresh := &topic{name: name, epoch: NewEpoch(), cfg: cfg.withDefaults(), active: time.Now()}
+	fresh := &topic{name: name, epoch: NewEpoch(), cfg: cfg.withDefaults(), active: time.Now(), unpublished: join}
 
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -269,11 +306,17 @@ func (h *Hub) createTopic(sh *shard, name string) (*topic, error) {
 	if h.closed.Load() {
 		return nil, ErrClosed
 	}
-	if h.topics.Add(1) > int64(h.opts.MaxTopics) {
+	if join {
+		if h.unpublished.Add(1) > int64(h.opts.MaxUnpublishedTopics) {
+			h.unpublished.Add(-1)
+			return nil, fmt.Errorf("%w: %d topics that subscribers created and nothing was published on; raise Options.MaxUnpublishedTopics, or refuse unknown topics with Options.TopicExists", ErrLimit, h.opts.MaxUnpublishedTopics)
+		}
+	} else if h.topics.Add(1) > int64(h.opts.MaxTopics) {
 		h.topics.Add(-1)
 		return nil, fmt.Errorf("%w: %d topics; raise Options.MaxTopics", ErrLimit, h.opts.MaxTopics)
 	}
 	sh.topics[name] = fresh
+	sh.peak = max(sh.peak, len(sh.topics))
 	return fresh, nil
 }
 
@@ -286,7 +329,7 @@ func (h *Hub) join(ctx context.Context, name string, sn *subscription, from *Pos
 		if h.closed.Load() {
 			return ErrClosed
 		}
-		t, err := h.lockTopic(sh, name)
+		t, err := h.lockTopic(sh, name, true)
 		if err != nil {
 			return err
 		}
@@ -308,10 +351,15 @@ func (h *Hub) join(ctx context.Context, name string, sn *subscription, from *Pos
 		}
 		if h.node != nil || h.opts.Loader == nil || t.loaded || t.snap != nil {
 			err = sn.sub.linkLocked(t, sn, from, time.Now())
+			vacant := err != nil && t.vacantLocked()
 			t.mu.Unlock()
+			if vacant { // the join created t and failed: it goes at once
+				h.dropIfVacant(t)
+			}
 			return err
 		}
 		if err := h.loadUnlock(ctx, t); err != nil {
+			h.dropIfVacant(t)
 			return err
 		}
 	}
@@ -319,12 +367,13 @@ func (h *Hub) join(ctx context.Context, name string, sn *subscription, from *Pos
 
 // Stats is a snapshot of a hub's counters.
 type Stats struct {
-	Topics        int    // topics held
-	Subscribers   int    // subscribers not yet closed
-	Published     uint64 // messages published
-	Delivered     uint64 // messages queued for subscribers
-	Dropped       uint64 // queued messages replaced by newer ones (conflation)
-	SlowConsumers uint64 // subscribers ended with ErrSlowConsumer
+	Topics            int    // topics held
+	UnpublishedTopics int    // of Topics, those that only subscribers created (Options.MaxUnpublishedTopics)
+	Subscribers       int    // subscribers not yet closed
+	Published         uint64 // messages published
+	Delivered         uint64 // messages queued for subscribers
+	Dropped           uint64 // queued messages replaced by newer ones (conflation)
+	SlowConsumers     uint64 // subscribers ended with ErrSlowConsumer
 
 	// With a broker (Options.Broker); zero values without one.
 	BrokerErr  error  // the broker's Health: nil while it is reachable
@@ -337,7 +386,8 @@ type Stats struct {
 // Stats returns the hub's counters. It takes no lock that publishing
 // takes, so it is cheap enough to call often.
 func (h *Hub) Stats() Stats {
-	st := Stats{Topics: int(h.topics.Load()), SlowConsumers: h.slow.Load()}
+	unpublished := int(h.unpublished.Load())
+	st := Stats{Topics: int(h.topics.Load()) + unpublished, UnpublishedTopics: unpublished, SlowConsumers: h.slow.Load()}
 	h.subsMu.Lock()
 	st.Subscribers = len(h.subs)
 	h.subsMu.Unlock()
@@ -426,16 +476,15 @@ func (h *Hub) sweep(now time.Time) {
 	for i := range h.shards {
 		sh := &h.shards[i]
 		sh.mu.Lock()
-		for name, t := range sh.topics {
+		for _, t := range sh.topics {
 			t.mu.Lock()
 			t.expireLocked(now)
 			if h.evictableLocked(t, now) {
-				t.dead = true
-				delete(sh.topics, name)
-				h.topics.Add(-1)
+				h.forgetLocked(sh, t)
 			}
 			t.mu.Unlock()
 		}
+		h.shrinkLocked(sh)
 		sh.mu.Unlock()
 	}
 	if h.node != nil {

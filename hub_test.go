@@ -120,7 +120,7 @@ func TestValidTopic(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
-	h := newHub(t, fanout.Options{MaxTopics: 2, MaxMessageSize: 8, MaxTopicLength: 5})
+	h := newHub(t, fanout.Options{MaxTopics: 2, MaxUnpublishedTopics: 1, MaxMessageSize: 8, MaxTopicLength: 5})
 	ctx := context.Background()
 
 	_, err := h.Publish("abcdef", nil)
@@ -149,8 +149,14 @@ func TestLimits(t *testing.T) {
 	assert.ErrorIs(t, s.Subscribe(ctx, "bad topic"), fanout.ErrInvalidTopic)
 	assert.ErrorIs(t, s.Subscribe(ctx, "c"), fanout.ErrLimit, "the subscriber's limit is still reached")
 	require.NoError(t, s.Unsubscribe("a"))
-	assert.ErrorIs(t, s.Subscribe(ctx, "c"), fanout.ErrLimit, "the hub's topic limit")
-	assert.Equal(t, []string(nil), nilIfEmpty(s.Topics()), "a failed subscribe leaves nothing behind")
+	require.NoError(t, s.Subscribe(ctx, "c"), "subscribers' topics do not count against MaxTopics")
+	_, err = h.Publish("c", nil)
+	assert.ErrorIs(t, err, fanout.ErrLimit, "publishing makes it a published topic, which does")
+	other := newSub(t, h, fanout.SubscriberOptions{})
+	err = other.Subscribe(ctx, "d")
+	assert.ErrorIs(t, err, fanout.ErrLimit, "the hub's limit of unpublished topics")
+	assert.Contains(t, err.Error(), "Options.MaxUnpublishedTopics")
+	assert.Equal(t, []string(nil), nilIfEmpty(other.Topics()), "a failed subscribe leaves nothing behind")
 }
 
 func nilIfEmpty(s []string) []string {
@@ -551,6 +557,9 @@ func TestClose(t *testing.T) {
 	h := fanout.NewHub(fanout.Options{})
 	s := h.NewSubscriber(fanout.SubscriberOptions{})
 	require.NoError(t, s.Subscribe(ctx, "t"))
+	d, err := s.Next(ctx)
+	require.NoError(t, err)
+	require.Equal(t, fanout.Snapshot, d.Kind)
 	waiting := make(chan error)
 	go func() {
 		_, err := s.Next(ctx)
@@ -562,7 +571,7 @@ func TestClose(t *testing.T) {
 	}
 	wg.Wait()
 	assert.ErrorIs(t, <-waiting, fanout.ErrClosed, "a waiting consumer wakes up")
-	_, err := h.Publish("t", nil)
+	_, err = h.Publish("t", nil)
 	assert.ErrorIs(t, err, fanout.ErrClosed)
 	assert.ErrorIs(t, s.Subscribe(ctx, "u"), fanout.ErrClosed)
 	late := h.NewSubscriber(fanout.SubscriberOptions{})

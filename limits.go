@@ -4,12 +4,13 @@ import "fmt"
 
 // Default limits, used where an option is zero.
 const (
-	DefaultShards           = 64
-	DefaultMaxTopics        = 1_000_000
-	DefaultMaxMessageSize   = 64 << 10
-	DefaultMaxTopicLength   = 200
-	DefaultQueueSize        = 512
-	DefaultMaxSubscriptions = 1024
+	DefaultShards               = 64
+	DefaultMaxTopics            = 1_000_000
+	DefaultMaxUnpublishedTopics = 100_000
+	DefaultMaxMessageSize       = 64 << 10
+	DefaultMaxTopicLength       = 200
+	DefaultQueueSize            = 512
+	DefaultMaxSubscriptions     = 1024
 )
 
 // topicByte reports which bytes may appear in a topic name. The set keeps

@@ -321,6 +321,9 @@ func (n *node) applyLocked(sh *shard, t *topic, p Publication, now time.Time) {
 	case p.RetainLast:
 		t.snap = m
 	}
+	if t.unpublished {
+		_ = n.h.claimLocked(t, false) // published elsewhere
+	}
 	n.received.Add(1) // before the subscribers can see it, so that tests can count
 	delivered, dropped := t.fanoutLocked(m)
 	if delivered > 0 {

@@ -219,6 +219,9 @@ func (n *node) installLocked(t *topic, rec Recovery, mark int, now time.Time, in
 	}
 	t.seq = rec.Head.Seq
 	t.snap = rec.Snapshot
+	if t.unpublished && (t.seq > 0 || t.snap != nil) {
+		_ = n.h.claimLocked(t, false) // the broker holds state: not a client's invention
+	}
 	for i := 0; i < len(t.subs); {
 		if !resyncLocked(t, t.subs[i], old, now) {
 			t.removeAtLocked(i)

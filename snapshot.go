@@ -48,6 +48,9 @@ func (h *Hub) loadUnlock(ctx context.Context, t *topic) error {
 		if data != nil && t.snap == nil {
 			t.snap = &Message{Topic: t.name, Epoch: t.epoch, Seq: at, Time: time.Now(), Data: data}
 		}
+		if t.snap != nil && t.unpublished {
+			_ = h.claimLocked(t, false) // cannot fail without check
+		}
 	}
 	t.mu.Unlock()
 	return err

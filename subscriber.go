@@ -294,8 +294,11 @@ func (s *Subscriber) Unsubscribe(topic string) error {
 	s.mu.Unlock()
 	if t != nil {
 		t.mu.Lock()
-		t.removeLocked(sn)
+		vacant := t.leaveLocked(sn)
 		t.mu.Unlock()
+		if vacant {
+			s.hub.dropIfVacant(t)
+		}
 	}
 	return nil
 }
@@ -406,8 +409,11 @@ func (s *Subscriber) end(err error) {
 	}
 	for _, l := range links {
 		l.t.mu.Lock()
-		l.t.removeLocked(l.sn)
+		vacant := l.t.leaveLocked(l.sn)
 		l.t.mu.Unlock()
+		if vacant {
+			s.hub.dropIfVacant(l.t)
+		}
 	}
 	s.hub.unregister(s)
 }

@@ -62,12 +62,16 @@ type topic struct {
 	hist    history
 	snap    *Message // the latest snapshot, nil when none
 	subs    []*subscription
-	active  time.Time   // the last publish or leave
-	loaded  bool        // the loader ran successfully
-	loading *loadCall   // non-nil while the loader runs
-	dead    bool        // evicted: look the topic up again
-	link    *brokerLink // the topic's broker state; nil without a broker
-	occ     topicOccupancy
+	active  time.Time // the last publish or leave
+	loaded  bool      // the loader ran successfully
+	loading *loadCall // non-nil while the loader runs
+	dead    bool      // evicted: look the topic up again
+	// unpublished: a join created the topic and it has had no state since
+	// (nothing published, nothing loaded, nothing from the broker); it
+	// counts against Options.MaxUnpublishedTopics instead of MaxTopics.
+	unpublished bool
+	link        *brokerLink // the topic's broker state; nil without a broker
+	occ         topicOccupancy
 }
 
 // expireLocked drops history older than the topic's TTL.

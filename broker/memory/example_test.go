@@ -24,11 +24,17 @@ func Example() {
 	if err := sub.Subscribe(ctx, "game:1"); err != nil {
 		panic(err)
 	}
+	d, err := sub.Next(ctx) // every subscription starts with a snapshot
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(d.Kind, d.Seq, d.Data == nil)
+
 	pos, err := a.PublishState("game:1", []byte(`{"event":"goal"}`), []byte(`{"score":"1-0"}`))
 	if err != nil {
 		panic(err)
 	}
-	d, err := sub.Next(ctx)
+	d, err = sub.Next(ctx)
 	if err != nil {
 		panic(err)
 	}
@@ -46,6 +52,7 @@ func Example() {
 	}
 	fmt.Println(d.Kind, d.Seq, string(d.Data))
 	// Output:
+	// snapshot 0 true
 	// update 1 {"event":"goal"} true
 	// snapshot 1 {"score":"1-0"}
 }
