@@ -127,6 +127,12 @@ type Hub struct {
 
 // shard is a slice of the topic space with its own lock and counters,
 // padded so that shards do not share cache lines.
+//
+// Lock order, for the whole package: shard.mu, then topic.mu, then one of
+// Subscriber.mu, node.mu or occupancy's mu; Hub.subsMu is taken alone.
+// No lock is held during I/O (broker calls, the loader) or while waiting,
+// and a Subscriber's consumer is woken (notify) only after its mu is
+// released.
 type shard struct {
 	mu     sync.RWMutex // guards topics and peak
 	topics map[string]*topic
@@ -320,51 +326,6 @@ func (h *Hub) createTopic(sh *shard, name string, join bool) (*topic, error) {
 	return fresh, nil
 }
 
-// join links sn to the topic name, running the loader first if the topic
-// is cold, and queues its catch-up.
-func (h *Hub) join(ctx context.Context, name string, sn *subscription, from *Position) error {
-	sh := h.shardFor(name)
-	caughtUp := false
-	for {
-		if h.closed.Load() {
-			return ErrClosed
-		}
-		t, err := h.lockTopic(sh, name, true)
-		if err != nil {
-			return err
-		}
-		if h.node != nil && (t.link == nil || !t.link.bound) {
-			if err := h.node.bindUnlock(ctx, t); err != nil {
-				return err
-			}
-			continue
-		}
-		if h.node != nil && !caughtUp && from != nil && t.link.aheadLocked(t, *from) {
-			// The subscriber may have seen messages this node has not
-			// received yet (it comes from a node ahead of this one): catch
-			// up with the broker once rather than reset it.
-			caughtUp = true
-			if err := h.node.catchUpUnlock(ctx, t, *from); err != nil {
-				return err
-			}
-			continue
-		}
-		if h.node != nil || h.opts.Loader == nil || t.loaded || t.snap != nil {
-			err = sn.sub.linkLocked(t, sn, from, time.Now())
-			vacant := err != nil && t.vacantLocked()
-			t.mu.Unlock()
-			if vacant { // the join created t and failed: it goes at once
-				h.dropIfVacant(t)
-			}
-			return err
-		}
-		if err := h.loadUnlock(ctx, t); err != nil {
-			h.dropIfVacant(t)
-			return err
-		}
-	}
-}
-
 // Stats is a snapshot of a hub's counters.
 type Stats struct {
 	Topics            int    // topics held
@@ -479,7 +440,7 @@ func (h *Hub) sweep(now time.Time) {
 		for _, t := range sh.topics {
 			t.mu.Lock()
 			t.expireLocked(now)
-			if h.evictableLocked(t, now) {
+			if h.retireLocked(t, now) {
 				h.forgetLocked(sh, t)
 			}
 			t.mu.Unlock()

@@ -41,8 +41,8 @@ const (
 // old head would (the missing updates, or a Reset), then applies the
 // stash. While a topic is being bound or repaired, publications are
 // stashed, in order, up to maxStash; beyond it they are dropped and the
-// repair runs again. No I/O happens under a lock. Lock order: shard, then
-// topic, then node.
+// repair runs again. No I/O happens under a lock (the lock order is
+// written on shard, in hub.go).
 type node struct {
 	h       *Hub
 	b       Broker
@@ -366,4 +366,25 @@ func (n *node) drainLocked(t *topic, mark int) bool {
 		l.stash = nil
 	}
 	return rest > 0 || l.overflow
+}
+
+// close stops the repairs, waits for them and closes the broker.
+func (n *node) close() error {
+	n.mu.Lock()
+	n.closed = true
+	n.queue = nil
+	n.mu.Unlock()
+	n.cancel()
+	n.wg.Wait()
+	n.leave()
+	return n.b.Close()
+}
+
+// stats adds the broker's counters to st.
+func (n *node) stats(st *Stats) {
+	st.BrokerErr = n.b.Health()
+	st.Received = n.received.Load()
+	st.Repairs = n.repairs.Load()
+	st.Resets = n.resets.Load()
+	st.Reconnects = n.reconnects.Load()
 }
