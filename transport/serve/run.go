@@ -71,6 +71,15 @@ type RunOptions struct {
 	// listener closes at once, which a balancer also notices).
 	DrainDelay time.Duration
 
+	// Work, if set, runs beside the server, in its own goroutine, for as
+	// long as it serves: the application's feed or ingest loop. Its
+	// context ends after the drain, so that the clients still connected
+	// get updates until they leave; Run then ignores a returned
+	// context.Canceled. When Work returns first, Run drains and returns
+	// Work's error: Work should return only when its context is done, or
+	// when it fails. Nil means none.
+	Work func(ctx context.Context) error
+
 	// Log receives a warning when the drain had to cut connections at
 	// ShutdownTimeout (clients too slow to leave; they reconnect and
 	// resume), which is no reason to fail. Nil means slog.Default().
@@ -83,45 +92,84 @@ const defaultShutdownTimeout = 10 * time.Second
 // after is time.After; tests replace it to end DrainDelay when they choose.
 var after = time.After
 
-// Run serves srv on ln until ctx is done or serving fails, then drains:
-// it marks set not ready, waits opts.DrainDelay, runs srv.Shutdown and
-// set.Shutdown at the same time across opts.ShutdownTimeout (each needs
-// the other: the http.Server does not end the set's hijacked connections,
-// and it waits for the held long-polls the set answers), then closes srv
-// and set. srv's Handler should serve set (Set.Mount) and its readiness
+// Run serves srv on ln until ctx is done, serving fails or opts.Work
+// returns, then drains: it marks set not ready, waits opts.DrainDelay
+// (when ctx ended it), runs srv.Shutdown and set.Shutdown at the same time
+// across opts.ShutdownTimeout (each needs the other: the http.Server does
+// not end the set's hijacked connections, and it waits for the held
+// long-polls the set answers), closes srv and set, and last stops
+// opts.Work. srv's Handler should serve set (Set.Mount) and its readiness
 // handler (Set.Ready); NewServer gives srv the timeouts it needs.
 //
-// Run returns nil after a drain that ctx started, and the error that
-// stopped srv otherwise. It takes ln over and closes it; it returns only
-// when srv and set are closed.
+// Run returns nil after a drain that ctx started; else what stopped it:
+// the error of srv.Serve, or opts.Work's result, joined with opts.Work's
+// error if it failed later. It takes ln over and closes it; it returns
+// only when srv and set are closed and opts.Work has returned.
 func Run(ctx context.Context, ln net.Listener, srv *http.Server, set *Set, opts RunOptions) error {
-	if opts.ShutdownTimeout <= 0 {
-		opts.ShutdownTimeout = defaultShutdownTimeout
-	}
-	if opts.Log == nil {
-		opts.Log = slog.Default()
-	}
+	opts = opts.withDefaults()
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }() // waited for below, by every path
-	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-served:
-		served <- serveErr // for the wait below
-		serveErr = fmt.Errorf("serve: %w", serveErr)
+	go func() { served <- srv.Serve(ln) }() // waited for below
+	var worked chan error                   // nil without Work: never ready
+	wctx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	if opts.Work != nil {
+		worked = make(chan error, 1)
+		go func() { worked <- opts.Work(wctx) }() // waited for below
 	}
 
-	set.markDraining()
-	if opts.DrainDelay > 0 && serveErr == nil {
-		<-after(opts.DrainDelay)
+	var stopped error // what ended the serving, if not ctx
+	select {
+	case <-ctx.Done():
+		set.markDraining()
+		if opts.DrainDelay > 0 {
+			<-after(opts.DrainDelay)
+		}
+	case err := <-served:
+		served, stopped = nil, fmt.Errorf("serve: %w", err)
+	case err := <-worked:
+		worked, stopped = nil, err
+		if stopped == nil {
+			stopped = errWorkEnded
+		}
 	}
 	if err := drain(srv, set, opts.ShutdownTimeout); err != nil {
 		opts.Log.Warn("serve: connections cut at the end of the drain; their clients reconnect and resume", "err", err)
 	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) && serveErr == nil {
-		serveErr = fmt.Errorf("serve: %w", err)
+	stopWork()
+	err := errors.Join(stopped, serveErr(served))
+	if worked != nil {
+		if werr := <-worked; !errors.Is(werr, context.Canceled) {
+			err = errors.Join(err, werr)
+		}
 	}
-	return serveErr
+	return err
+}
+
+// errWorkEnded is what Run returns when RunOptions.Work returned nil
+// before Run's context was done.
+var errWorkEnded = errors.New("serve: RunOptions.Work returned before the context was done; return only when its context is done, or return the error that stopped it")
+
+// withDefaults returns o with its zero fields set to their defaults.
+func (o RunOptions) withDefaults() RunOptions {
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = defaultShutdownTimeout
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return o
+}
+
+// serveErr waits for srv.Serve's error on served, if served is not nil,
+// and returns it unless it says the server was shut down.
+func serveErr(served chan error) error {
+	if served == nil {
+		return nil
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
 }
 
 // drain shuts srv and set down at once within timeout, then closes both,

@@ -183,3 +183,38 @@ func TestSlowlorisIsCut(t *testing.T) {
 	code, _ := get(t, "GET", r.url+"/readyz")
 	assert.Equal(t, http.StatusOK, code, "the server serves on")
 }
+
+// TestRunWork checks RunOptions.Work: it runs while the server serves,
+// until after the drain, and its failure ends the run.
+func TestRunWork(t *testing.T) {
+	t.Run("stops after the drain", func(t *testing.T) {
+		var set *serve.Set // the run's, set before Work can end
+		seen := make(chan int, 1)
+		r := startRun(t, serve.Options{}, serve.RunOptions{Work: func(ctx context.Context) error {
+			<-ctx.Done()
+			seen <- readyCode(set) // the readiness when Work is stopped
+			return ctx.Err()       // context.Canceled: not an error of the run
+		}}, nil)
+		set = r.set
+		code, _ := get(t, "GET", r.url+"/readyz")
+		require.Equal(t, http.StatusOK, code)
+		r.stop()
+		require.NoError(t, r.wait(t))
+		assert.Equal(t, http.StatusServiceUnavailable, <-seen, "stopped after the drain began")
+	})
+	t.Run("its error ends the run", func(t *testing.T) {
+		broke := errors.New("feed broke")
+		r := startRun(t, serve.Options{}, serve.RunOptions{Work: func(context.Context) error { return broke }}, nil)
+		err := r.wait(t)
+		assert.ErrorIs(t, err, broke)
+		assert.Equal(t, http.StatusServiceUnavailable, readyCode(r.set))
+		_, err = http.Get(r.url + "/readyz")
+		assert.Error(t, err, "the listener is closed")
+	})
+	t.Run("returning early is an error", func(t *testing.T) {
+		r := startRun(t, serve.Options{}, serve.RunOptions{Work: func(context.Context) error { return nil }}, nil)
+		err := r.wait(t)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "Work returned before the context was done")
+	})
+}
