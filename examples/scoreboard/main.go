@@ -11,20 +11,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/examples/scoreboard/game"
+	"github.com/fanout-go/fanout/transport/serve"
 )
 
 // config holds the command line.
@@ -71,49 +69,15 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(url strin
 	}
 	hub := fanout.NewHub(fanout.Options{})
 	defer hub.Close()
-	ingest := game.NewIngester(hub, log)
-	feed := game.NewFeed(ingest, game.FeedOptions{Games: cfg.games, Rate: cfg.rate})
+	feed := game.NewFeed(game.NewIngester(hub, log), game.FeedOptions{Games: cfg.games, Rate: cfg.rate})
 	srv := game.NewServer(hub, game.ServerOptions{})
-	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex // guards errs
-		errs []error
-	)
-	fail := func(err error) {
-		mu.Lock()
-		errs = append(errs, err)
-		mu.Unlock()
-		cancel()
-	}
-	wg.Go(func() {
-		if err := feed.Run(ctx); err != nil {
-			fail(fmt.Errorf("feed: %w", err))
-		}
-	})
-	wg.Go(func() {
-		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			fail(fmt.Errorf("serve: %w", err))
-		}
-	})
 	ready(pageURL(cfg.addr, ln.Addr()))
-
-	<-ctx.Done()
-	sctx, stop := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer stop()
-	// The listener first, then the WebSocket and SSE connections, which
-	// http.Server.Shutdown does not track. Clients too slow to finish the
-	// drain are cut off: that is worth a log line, not a failure.
-	if err := errors.Join(httpSrv.Shutdown(sctx), srv.Shutdown(sctx)); err != nil {
-		log.Warn("shutdown: connections closed without a drain", "err", err)
-	}
-	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	return errors.Join(errs...)
+	return serve.Run(ctx, ln, serve.NewServer(srv), srv.Set(), serve.RunOptions{
+		ShutdownTimeout: shutdownTimeout,
+		Work:            feed.Run, // while it serves
+		Log:             log,
+	})
 }
 
 // pageURL returns the URL to open: the host asked for (or localhost) and

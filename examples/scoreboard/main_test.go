@@ -49,7 +49,7 @@ func TestRun(t *testing.T) {
 	}
 	assert.True(t, strings.HasPrefix(base, "http://127.0.0.1:"), base)
 
-	for path, want := range map[string]string{"": "<title>Live scores", "fanout.js": "export class FanoutClient"} {
+	for path, want := range map[string]string{"": "<title>Live scores", "fanout.js": "export class FanoutClient", "readyz": "ready"} {
 		resp, err := http.Get(base + path)
 		require.NoError(t, err)
 		body, err := io.ReadAll(resp.Body)

@@ -13,21 +13,19 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/examples/ticker/market"
+	"github.com/fanout-go/fanout/transport/serve"
 )
 
 // config holds the command line.
@@ -82,43 +80,13 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(url strin
 	defer hub.Close()
 	mkt := market.New(hub, cfg.instruments, cfg.seed)
 	srv := market.NewServer(hub)
-	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex // guards errs
-		errs []error
-	)
-	fail := func(err error) {
-		mu.Lock()
-		errs = append(errs, err)
-		mu.Unlock()
-		cancel()
-	}
-	wg.Go(func() {
-		if err := mkt.Run(ctx, cfg.rate); err != nil {
-			fail(fmt.Errorf("market: %w", err))
-		}
-	})
-	wg.Go(func() {
-		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			fail(fmt.Errorf("serve: %w", err))
-		}
-	})
 	ready(pageURL(cfg.addr, ln.Addr()))
-
-	<-ctx.Done()
-	sctx, stop := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer stop()
-	if err := errors.Join(httpSrv.Shutdown(sctx), srv.Shutdown(sctx)); err != nil {
-		log.Warn("shutdown: connections closed without a drain", "err", err)
-	}
-	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	return errors.Join(errs...)
+	return serve.Run(ctx, ln, serve.NewServer(srv), srv.Set(), serve.RunOptions{
+		ShutdownTimeout: shutdownTimeout,
+		Work:            func(ctx context.Context) error { return mkt.Run(ctx, cfg.rate) },
+		Log:             log,
+	})
 }
 
 // pageURL returns the URL to open: the host asked for (or localhost) and

@@ -48,7 +48,7 @@ func TestRun(t *testing.T) {
 		t.Fatalf("run ended: %v", err)
 	}
 
-	for path, want := range map[string]string{"": "<title>Ticker", "fanout.js": "export class FanoutClient"} {
+	for path, want := range map[string]string{"": "<title>Ticker", "fanout.js": "export class FanoutClient", "readyz": "ready"} {
 		resp, err := http.Get(base + path)
 		require.NoError(t, err)
 		body, err := io.ReadAll(resp.Body)

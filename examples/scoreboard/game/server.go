@@ -3,14 +3,13 @@ package game
 import (
 	"context"
 	_ "embed" // for the page
-	"errors"
 	"net/http"
-	"sync"
 
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/transport/poll"
+	"github.com/fanout-go/fanout/transport/serve"
 	"github.com/fanout-go/fanout/transport/sse"
 	"github.com/fanout-go/fanout/transport/ws"
-	"github.com/fanout-go/fanout/web"
 )
 
 //go:embed page/index.html
@@ -24,19 +23,22 @@ type ServerOptions struct {
 	// SSE configures the Server-Sent Events transport; the zero value gives
 	// its defaults (see sse.Options).
 	SSE sse.Options
+	// Poll configures the long-poll transport; the zero value gives its
+	// defaults (see poll.Options).
+	Poll poll.Options
 }
 
 // A Server serves the scoreboard of a hub's games: the page at /, the
-// browser client at /fanout.js, the WebSocket transport at /ws and the
-// Server-Sent Events transport at /events (the page falls back to it when
-// WebSocket cannot connect). It is safe for concurrent use.
+// transports and the browser client where serve.Set.Mount puts them (/ws,
+// /events, /poll, /fanout.js; the page uses WebSocket and falls back to
+// Server-Sent Events), and the readiness check at /readyz, which fails
+// once the Server drains. It is safe for concurrent use.
 //
-// http.Server.Shutdown does not end WebSocket and SSE connections: call
-// the Server's Shutdown or Close too.
+// http.Server.Shutdown does not end WebSocket and SSE connections: serve
+// it with serve.Run and Set, or call the Server's Shutdown or Close too.
 type Server struct {
 	mux *http.ServeMux
-	ws  *ws.Handler
-	sse *sse.Handler
+	set *serve.Set
 }
 
 // NewServer returns a server for the games hub carries (published by an
@@ -44,38 +46,28 @@ type Server struct {
 func NewServer(hub *fanout.Hub, opts ServerOptions) *Server {
 	s := &Server{
 		mux: http.NewServeMux(),
-		ws:  ws.NewHandler(hub, opts.WS),
-		sse: sse.NewHandler(hub, opts.SSE),
+		set: serve.New(hub, serve.Options{WS: opts.WS, SSE: opts.SSE, Poll: opts.Poll}),
 	}
 	s.mux.HandleFunc("GET /{$}", servePage)
-	s.mux.Handle("GET /fanout.js", web.Handler())
-	s.mux.Handle("/ws", s.ws)
-	s.mux.Handle("/events", s.sse)
+	s.set.Mount(s.mux, "")
+	s.mux.Handle("GET /readyz", s.set.Ready())
 	return s
 }
 
-// ServeHTTP serves the page, the client and the transports.
+// ServeHTTP serves the page, the client, the transports and /readyz.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// Shutdown drains the open connections, as for a deploy: WebSocket clients
-// are told to reconnect (close code 4001, paced), event streams end, and
-// the clients resume on the next server from where they were. It returns
-// when they are all closed or ctx is done, closing the rest then. New
-// connections are refused from the start.
-func (s *Server) Shutdown(ctx context.Context) error {
-	var wg sync.WaitGroup
-	var sseErr error
-	wg.Go(func() { sseErr = s.sse.Shutdown(ctx) })
-	wsErr := s.ws.Shutdown(ctx)
-	wg.Wait()
-	return errors.Join(wsErr, sseErr)
-}
+// Set returns the transports the Server serves, for serve.Run.
+func (s *Server) Set() *serve.Set { return s.set }
+
+// Shutdown drains the open connections, as for a deploy (see
+// serve.Set.Shutdown): /readyz fails from its start, clients are told to
+// reconnect, and they resume on the next server from where they were.
+func (s *Server) Shutdown(ctx context.Context) error { return s.set.Shutdown(ctx) }
 
 // Close closes every connection at once and refuses new ones. It is
 // idempotent and waits for the connections' goroutines.
-func (s *Server) Close() error {
-	return errors.Join(s.ws.Close(), s.sse.Close())
-}
+func (s *Server) Close() error { return s.set.Close() }
 
 func servePage(w http.ResponseWriter, _ *http.Request) {
 	h := w.Header()

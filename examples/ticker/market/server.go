@@ -3,14 +3,13 @@ package market
 import (
 	"context"
 	_ "embed" // for the page
-	"errors"
 	"net/http"
-	"sync"
 
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/transport/poll"
+	"github.com/fanout-go/fanout/transport/serve"
 	"github.com/fanout-go/fanout/transport/sse"
 	"github.com/fanout-go/fanout/transport/ws"
-	"github.com/fanout-go/fanout/web"
 )
 
 //go:embed page/index.html
@@ -21,14 +20,15 @@ var page []byte
 // commands/s) suit pages that follow a few.
 const MaxTopicsPerClient = 1024
 
-// A Server serves the ticker page at /, the browser client at /fanout.js
-// and the transports at /ws and /events. It is safe for concurrent use.
-// http.Server.Shutdown does not end WebSocket and SSE connections: call
-// the Server's Shutdown or Close too.
+// A Server serves the ticker page at /, the transports and the browser
+// client where serve.Set.Mount puts them (/ws, /events, /poll,
+// /fanout.js), and the readiness check at /readyz. It is safe for
+// concurrent use. http.Server.Shutdown does not end WebSocket and SSE
+// connections: serve it with serve.Run and Set, or call the Server's
+// Shutdown or Close too.
 type Server struct {
 	mux *http.ServeMux
-	ws  *ws.Handler
-	sse *sse.Handler
+	set *serve.Set
 }
 
 // NewServer returns the ticker's server for the market on hub. Its
@@ -38,44 +38,44 @@ type Server struct {
 func NewServer(hub *fanout.Hub) *Server {
 	s := &Server{
 		mux: http.NewServeMux(),
-		ws: ws.NewHandler(hub, ws.Options{
-			Overflow:     fanout.OverflowConflate,
-			QueueSize:    4 * MaxTopicsPerClient,
-			MaxTopics:    MaxTopicsPerClient,
-			CommandRate:  1000,
-			CommandBurst: MaxTopicsPerClient,
-		}),
-		sse: sse.NewHandler(hub, sse.Options{
-			Overflow:  fanout.OverflowConflate,
-			QueueSize: 4 * MaxTopicsPerClient,
-			MaxTopics: MaxTopicsPerClient,
+		set: serve.New(hub, serve.Options{
+			WS: ws.Options{
+				Overflow:     fanout.OverflowConflate,
+				QueueSize:    4 * MaxTopicsPerClient,
+				MaxTopics:    MaxTopicsPerClient,
+				CommandRate:  1000,
+				CommandBurst: MaxTopicsPerClient,
+			},
+			SSE: sse.Options{
+				Overflow:  fanout.OverflowConflate,
+				QueueSize: 4 * MaxTopicsPerClient,
+				MaxTopics: MaxTopicsPerClient,
+			},
+			Poll: poll.Options{
+				QueueSize: 4 * MaxTopicsPerClient,
+				MaxTopics: MaxTopicsPerClient,
+			},
 		}),
 	}
 	s.mux.HandleFunc("GET /{$}", servePage)
-	s.mux.Handle("GET /fanout.js", web.Handler())
-	s.mux.Handle("/ws", s.ws)
-	s.mux.Handle("/events", s.sse)
+	s.set.Mount(s.mux, "")
+	s.mux.Handle("GET /readyz", s.set.Ready())
 	return s
 }
 
-// ServeHTTP serves the page, the client and the transports.
+// ServeHTTP serves the page, the client, the transports and /readyz.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// Shutdown drains both transports' connections, as for a deploy; the
-// clients reconnect and resume. It returns when they are closed or ctx is
-// done, closing the rest then.
-func (s *Server) Shutdown(ctx context.Context) error {
-	var wg sync.WaitGroup
-	var sseErr error
-	wg.Go(func() { sseErr = s.sse.Shutdown(ctx) })
-	wsErr := s.ws.Shutdown(ctx)
-	wg.Wait()
-	return errors.Join(wsErr, sseErr)
-}
+// Set returns the transports the Server serves, for serve.Run.
+func (s *Server) Set() *serve.Set { return s.set }
+
+// Shutdown drains the connections, as for a deploy (see
+// serve.Set.Shutdown); the clients reconnect and resume.
+func (s *Server) Shutdown(ctx context.Context) error { return s.set.Shutdown(ctx) }
 
 // Close closes every connection at once and refuses new ones. It is
 // idempotent and waits for the connections' goroutines.
-func (s *Server) Close() error { return errors.Join(s.ws.Close(), s.sse.Close()) }
+func (s *Server) Close() error { return s.set.Close() }
 
 func servePage(w http.ResponseWriter, _ *http.Request) {
 	h := w.Header()

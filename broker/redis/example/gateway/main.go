@@ -13,21 +13,19 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/broker/redis"
 	"github.com/fanout-go/fanout/examples/scoreboard/game"
+	"github.com/fanout-go/fanout/transport/serve"
 )
 
 // config holds the command line.
@@ -76,46 +74,13 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(url strin
 	hub := fanout.NewHub(fanout.Options{Broker: br})
 	defer hub.Close()
 	srv := game.NewServer(hub, game.ServerOptions{})
-	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex // guards errs
-		errs []error
-	)
-	fail := func(err error) {
-		mu.Lock()
-		errs = append(errs, err)
-		mu.Unlock()
-		cancel()
-	}
+	opts := serve.RunOptions{ShutdownTimeout: shutdownTimeout, Log: log}
 	if cfg.feed {
-		feed := game.NewFeed(game.NewIngester(hub, log), game.FeedOptions{Rate: cfg.rate})
-		wg.Go(func() {
-			if err := feed.Run(ctx); err != nil {
-				fail(fmt.Errorf("feed: %w", err))
-			}
-		})
+		opts.Work = game.NewFeed(game.NewIngester(hub, log), game.FeedOptions{Rate: cfg.rate}).Run
 	}
-	wg.Go(func() {
-		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			fail(fmt.Errorf("serve: %w", err))
-		}
-	})
 	ready(pageURL(cfg.addr, ln.Addr()))
-
-	<-ctx.Done()
-	sctx, stop := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer stop()
-	if err := errors.Join(httpSrv.Shutdown(sctx), srv.Shutdown(sctx)); err != nil {
-		log.Warn("shutdown: connections closed without a drain", "err", err)
-	}
-	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	return errors.Join(errs...)
+	return serve.Run(ctx, ln, serve.NewServer(srv), srv.Set(), opts)
 }
 
 // pageURL returns the URL to open: the host asked for (or localhost) and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -96,6 +97,13 @@ func TestTwoGateways(t *testing.T) {
 	srv := redistest.Start(t)
 	feedSide := gateway(t, config{addr: "127.0.0.1:0", redis: srv.Addr, feed: true, rate: 200})
 	other := gateway(t, config{addr: "127.0.0.1:0", redis: srv.Addr})
+
+	for _, base := range []string{feedSide, other} {
+		resp, err := http.Get(base + "readyz")
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "%sreadyz, for the load balancer", base)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
