@@ -65,4 +65,16 @@
 // subscribers when history cannot cover the hole. The Redis
 // and NATS brokers live in their own modules, broker/redis and
 // broker/nats; package broker/memory connects hubs within one process.
+//
+// # Serving
+//
+// Package transport/serve mounts the transports and the browser client on
+// a mux, runs the http.Server and drains it all at a deploy, with a
+// readiness handler for the load balancer. The library bounds what a
+// client costs once its request reaches a handler (the limits above, and
+// each transport's Options: connections, topics, commands, a slow reader);
+// the application's http.Server must bound what comes before, which no
+// handler sees: ReadHeaderTimeout against half-sent requests, IdleTimeout,
+// MaxHeaderBytes. serve.NewServer sets them and says why WriteTimeout must
+// stay zero. Connections per client address are for the proxy in front.
 package fanout
