@@ -44,6 +44,8 @@ type wireMsg struct {
 	Code    string          `json:"code"`
 	Reason  string          `json:"reason"`
 	Message string          `json:"message"`
+
+	seq uint64 // where Seq points after parseMsg's fast path
 }
 
 // phase is where a topic's subscription is.

@@ -56,7 +56,9 @@ func (c *client) loop(ctx context.Context) {
 		case ctx.Err() != nil:
 			return
 		case cut:
-			c.load.st.cuts.Add(1)
+			if opened {
+				c.load.st.cuts.Add(1)
+			}
 			c.cutAt = time.Time{}
 			failures = 0
 			continue
@@ -118,7 +120,7 @@ func (c *client) handle(raw []byte, now time.Time) {
 	st.bytes.Add(uint64(len(raw)))
 	defer c.load.counted()
 	var m wireMsg
-	if err := json.Unmarshal(raw, &m); err != nil {
+	if err := parseMsg(raw, &m); err != nil {
 		st.violate(now.Sub(c.load.start), c.id, Malformed, fmt.Sprintf("%v: %.80s", err, raw))
 		return
 	}

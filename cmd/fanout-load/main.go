@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -56,7 +57,7 @@ func command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "fanout-load:", err)
+		printError(stderr, "fanout-load", err)
 		return exitError
 	}
 	r, err := run(ctx, cfg, stderr)
@@ -75,11 +76,11 @@ func command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case r != nil && r.violations() > 0:
 		if err != nil {
-			fmt.Fprintln(stderr, "fanout-load:", err)
+			printError(stderr, "fanout-load", err)
 		}
 		return exitViolations
 	case err != nil:
-		fmt.Fprintln(stderr, "fanout-load:", err)
+		printError(stderr, "fanout-load", err)
 		return exitError
 	}
 	return exitOK
@@ -110,8 +111,18 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		})
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "fanout-load serve:", err)
+		printError(stderr, "fanout-load serve", err)
 		return exitError
 	}
 	return exitOK
+}
+
+// printError prints err, prefixed with the command's name unless it names
+// it already.
+func printError(w io.Writer, name string, err error) {
+	if s := err.Error(); strings.HasPrefix(s, "fanout-load") {
+		fmt.Fprintln(w, s)
+		return
+	}
+	fmt.Fprintf(w, "%s: %v\n", name, err)
 }

@@ -31,12 +31,17 @@ func (c *client) wsSession(ctx context.Context) (bool, error) {
 			return true, err
 		}
 	}
+	var frame bytes.Buffer // reused: handle keeps nothing of a message
 	for {
-		typ, b, err := conn.Read(ctx)
+		typ, r, err := conn.Reader(ctx)
+		if err == nil {
+			frame.Reset()
+			_, err = frame.ReadFrom(r)
+		}
 		if err != nil {
 			return true, err
 		}
-		now := time.Now()
+		b, now := frame.Bytes(), time.Now()
 		if typ != websocket.MessageText {
 			c.load.st.violate(now.Sub(c.load.start), c.id, Malformed, "a binary frame")
 			continue
