@@ -39,6 +39,11 @@ type client struct {
 // loop connects, reads and checks until ctx is done, reconnecting with a
 // jittered backoff when the connection ends and at once after a cut.
 func (c *client) loop(ctx context.Context) {
+	defer func() {
+		if c.sessions == 0 {
+			c.load.st.never.Add(1)
+		}
+	}()
 	for failures := 0; ctx.Err() == nil; {
 		sctx, cancel := context.WithCancelCause(ctx)
 		var timer *time.Timer

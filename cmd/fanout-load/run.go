@@ -43,6 +43,7 @@ type result struct {
 	Connects   uint64
 	Reconnects uint64
 	Cuts       uint64
+	Never      uint64 // clients that never had a connection open
 	Msgs       uint64
 	Bytes      uint64
 	Updates    uint64
@@ -136,7 +137,7 @@ func run(ctx context.Context, cfg loadConfig, progress io.Writer) (*result, erro
 	st := l.st
 	r := &result{Config: cfg, Start: l.start, Elapsed: time.Since(l.start), RampTime: rampEnd.Sub(l.start),
 		Started: started, PeakOpen: peak, Connects: st.connects.Load(),
-		Reconnects: st.reconnects.Load(), Cuts: st.cuts.Load(), Msgs: st.msgs.Load(), Bytes: st.bytes.Load(),
+		Reconnects: st.reconnects.Load(), Cuts: st.cuts.Load(), Never: st.never.Load(), Msgs: st.msgs.Load(), Bytes: st.bytes.Load(),
 		Updates: st.updates.Load(), MarkedGaps: st.markedGaps.Load(), Resets: st.resets.Load(),
 		Resumes: st.resumes.Load(), ResumeRst: st.resumeReset.Load(), Errors: st.errors(),
 		Latency: st.lat.snapshot(), Samples: sp.all()}

@@ -16,6 +16,7 @@ type stats struct {
 	connects    atomic.Uint64 // connections opened, reconnections included
 	reconnects  atomic.Uint64 // connections opened again after one ended
 	cuts        atomic.Uint64 // connections cut on purpose (-cut)
+	never       atomic.Uint64 // clients that never had a connection open
 	msgs        atomic.Uint64 // protocol messages received
 	bytes       atomic.Uint64 // bytes of those messages
 	updates     atomic.Uint64 // updates applied

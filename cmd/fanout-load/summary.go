@@ -25,8 +25,8 @@ func summaryRows(r *result) []row {
 		{"clients", fmt.Sprintf("%d started, ramp %.1fs, held %s, %d topics (%d per client, %s)",
 			r.Started, r.RampTime.Seconds(), cfg.Duration, len(cfg.Topics), cfg.PerClient, cfg.Dist)},
 		{"elapsed", r.Elapsed.Round(time.Millisecond).String()},
-		{"connections", fmt.Sprintf("peak %d open; %d opened, %d reconnections, %d cut on purpose",
-			r.PeakOpen, r.Connects, r.Reconnects, r.Cuts)},
+		{"connections", fmt.Sprintf("peak %d open; %d opened, %d reconnections, %d cut on purpose; %d clients never connected",
+			r.PeakOpen, r.Connects, r.Reconnects, r.Cuts, r.Never)},
 		{"messages", fmt.Sprintf("%d (%s/s), %.1f MB; %d updates", r.Msgs, rate(float64(r.Msgs)/secs),
 			float64(r.Bytes)/1e6, r.Updates)},
 	}
