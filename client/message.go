@@ -113,9 +113,9 @@ func parseFrame(dst []frameMsg, frame []byte, in interner) ([]frameMsg, error) {
 	return dst, nil
 }
 
-// parseData decodes a snapshot, update or reset laid out exactly as
-// transport.Encode writes it, without reflection or copies. It returns
-// false for anything else (another type, another field order, escaped
+// parseData decodes a snapshot, update or reset laid out exactly as the
+// server's encoder (internal/protocol.Encode) writes it, without
+// reflection or copies. It returns false for anything else (another type, another field order, escaped
 // strings, invalid data), which encoding/json then decodes.
 func parseData(line []byte, f *frameMsg, in interner) bool {
 	p := line

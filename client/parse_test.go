@@ -5,12 +5,12 @@ import (
 
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/client"
-	"github.com/fanout-go/fanout/transport"
+	"github.com/fanout-go/fanout/internal/protocol"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// encoded returns the lines transport.Encode writes for a few messages,
+// encoded returns the lines protocol.Encode writes for a few messages,
 // the layout the fast decoder is made for.
 func encoded() [][]byte {
 	var lines [][]byte
@@ -21,7 +21,7 @@ func encoded() [][]byte {
 		{Message: &fanout.Message{Topic: "t", Epoch: "e", Seq: 8, Data: []byte(`not json`)}, Kind: fanout.Update},
 		{Message: &fanout.Message{Topic: "t", Epoch: "e", Seq: 9, Data: []byte(` 42 `)}, Kind: fanout.Update},
 	} {
-		lines = append(lines, transport.Encode(d))
+		lines = append(lines, protocol.Encode(d))
 	}
 	return lines
 }

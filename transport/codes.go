@@ -1,5 +1,11 @@
 package transport
 
+// Actions of a client command (docs/protocol.md).
+const (
+	ActionSubscribe   = "subscribe"
+	ActionUnsubscribe = "unsubscribe"
+)
+
 // Error codes, sent as the code of an error message and as the reason of
 // an unsubscribed message. See docs/protocol.md for what a client does with
 // each.
@@ -8,6 +14,7 @@ const (
 	CodeUnknownAction     = "unknown_action"
 	CodeInvalidTopic      = "invalid_topic"
 	CodeForbidden         = "forbidden"
+	CodeNotFound          = "not_found"
 	CodeLimit             = "limit"
 	CodeAlreadySubscribed = "already_subscribed"
 	CodeNotSubscribed     = "not_subscribed"

@@ -1,4 +1,4 @@
-package transport
+package protocol
 
 import (
 	"bytes"
@@ -73,13 +73,15 @@ func AppendUnsubscribed(b []byte, topic, reason string, id int64, hasID bool) []
 }
 
 // AppendError appends an error message for a failed command. topic may be
-// empty.
+// empty. What it echoes is bounded: the message is clipped to MaxEcho
+// bytes, and a topic longer than MaxEchoTopic, which cannot be a valid
+// name with the default limits, is left out.
 func AppendError(b []byte, e *ProtocolError, topic string, id int64, hasID bool) []byte {
 	b = append(b, `{"type":"error","code":`...)
 	b = appendString(b, e.Code)
 	b = append(b, `,"message":`...)
-	b = appendString(b, e.Message)
-	if topic != "" {
+	b = appendString(b, Clip(e.Message, MaxEcho))
+	if topic != "" && len(topic) <= MaxEchoTopic {
 		b = append(b, `,"topic":`...)
 		b = appendString(b, topic)
 	}

@@ -1,10 +1,14 @@
-package transport_test
+package protocol_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/internal/protocol"
 	"github.com/fanout-go/fanout/transport"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -37,7 +41,7 @@ func TestEncode(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := transport.Encode(tc.d)
+			got := protocol.Encode(tc.d)
 			assert.Equal(t, tc.want, string(got))
 			assert.True(t, json.Valid(got))
 			assert.NotContains(t, string(got), "\n", "one message is one line")
@@ -47,32 +51,32 @@ func TestEncode(t *testing.T) {
 
 func TestEncodeOncePerForm(t *testing.T) {
 	m := &fanout.Message{Topic: "t", Epoch: "e", Seq: 1, Data: []byte(`1`)}
-	up := transport.Encode(fanout.Delivery{Message: m})
-	snap := transport.Encode(fanout.Delivery{Message: m, Kind: fanout.Snapshot})
+	up := protocol.Encode(fanout.Delivery{Message: m})
+	snap := protocol.Encode(fanout.Delivery{Message: m, Kind: fanout.Snapshot})
 	assert.NotEqual(t, string(up), string(snap))
-	assert.Same(t, &up[0], &transport.Encode(fanout.Delivery{Message: m})[0], "shared, not re-encoded")
-	assert.Same(t, &snap[0], &transport.Encode(fanout.Delivery{Message: m, Kind: fanout.Snapshot})[0])
-	allocs := testing.AllocsPerRun(100, func() { transport.Encode(fanout.Delivery{Message: m}) })
+	assert.Same(t, &up[0], &protocol.Encode(fanout.Delivery{Message: m})[0], "shared, not re-encoded")
+	assert.Same(t, &snap[0], &protocol.Encode(fanout.Delivery{Message: m, Kind: fanout.Snapshot})[0])
+	allocs := testing.AllocsPerRun(100, func() { protocol.Encode(fanout.Delivery{Message: m}) })
 	assert.Zero(t, allocs)
 }
 
 func TestReplies(t *testing.T) {
 	t.Parallel()
-	forbidden := transport.Errorf(transport.CodeForbidden, "not for %s", "you")
+	forbidden := protocol.Errorf(transport.CodeForbidden, "not for %s", "you")
 	for _, tc := range []struct {
 		name string
 		got  []byte
 		want string
 	}{
-		{"subscribed", transport.AppendSubscribed(nil, "a", 0, false), `{"type":"subscribed","topic":"a"}`},
-		{"subscribed id 0", transport.AppendSubscribed(nil, "a", 0, true), `{"type":"subscribed","topic":"a","id":0}`},
-		{"unsubscribed", transport.AppendUnsubscribed(nil, "a", transport.ReasonRequested, 8, true),
+		{"subscribed", protocol.AppendSubscribed(nil, "a", 0, false), `{"type":"subscribed","topic":"a"}`},
+		{"subscribed id 0", protocol.AppendSubscribed(nil, "a", 0, true), `{"type":"subscribed","topic":"a","id":0}`},
+		{"unsubscribed", protocol.AppendUnsubscribed(nil, "a", transport.ReasonRequested, 8, true),
 			`{"type":"unsubscribed","topic":"a","reason":"requested","id":8}`},
-		{"error", transport.AppendError(nil, forbidden, "secret", 3, true),
+		{"error", protocol.AppendError(nil, forbidden, "secret", 3, true),
 			`{"type":"error","code":"forbidden","message":"not for you","topic":"secret","id":3}`},
-		{"error without topic or id", transport.AppendError(nil, transport.Errorf(transport.CodeBadRequest, `bad "x"`), "", 0, false),
+		{"error without topic or id", protocol.AppendError(nil, protocol.Errorf(transport.CodeBadRequest, `bad "x"`), "", 0, false),
 			`{"type":"error","code":"bad_request","message":"bad \"x\""}`},
-		{"appends", transport.AppendSubscribed([]byte("x\n"), "a", 1, true), "x\n" + `{"type":"subscribed","topic":"a","id":1}`},
+		{"appends", protocol.AppendSubscribed([]byte("x\n"), "a", 1, true), "x\n" + `{"type":"subscribed","topic":"a","id":1}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -91,16 +95,41 @@ func TestFromError(t *testing.T) {
 
 	code := func(err error) string {
 		require.Error(t, err)
-		return transport.FromError(err).Code
+		return protocol.FromError(err).Code
 	}
 	assert.Equal(t, transport.CodeInvalidTopic, code(sub.Subscribe(ctx, "a b")))
 	require.NoError(t, sub.Subscribe(ctx, "a"))
 	assert.Equal(t, transport.CodeAlreadySubscribed, code(sub.Subscribe(ctx, "a")))
 	assert.Equal(t, transport.CodeLimit, code(sub.Subscribe(ctx, "b")))
 	assert.Equal(t, transport.CodeNotSubscribed, code(sub.Unsubscribe("b")))
-	pe := transport.Errorf(transport.CodeForbidden, "no")
-	assert.Same(t, pe, transport.FromError(pe))
-	other := transport.FromError(assert.AnError)
+	assert.Equal(t, transport.CodeNotFound, code(fmt.Errorf("subscribe %q: %w", "x", fanout.ErrNotFound)))
+	pe := protocol.Errorf(transport.CodeForbidden, "no")
+	assert.Same(t, pe, protocol.FromError(pe))
+	other := protocol.FromError(assert.AnError)
 	assert.Equal(t, transport.CodeUnavailable, other.Code)
 	assert.NotContains(t, other.Message, assert.AnError.Error(), "internals are not shown")
+}
+
+// TestEchoesBounded checks that an error reply echoes at most MaxEcho
+// bytes of message and no topic longer than MaxEchoTopic, whatever the
+// hook or the client gave.
+func TestEchoesBounded(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("é", 10000)
+	b := protocol.AppendError(nil, protocol.Errorf(transport.CodeForbidden, "%s", long), strings.Repeat("t", 5000), 10, true)
+	assert.True(t, json.Valid(b), "%s", b)
+	assert.Less(t, len(b), protocol.MaxEcho+200, "%d bytes", len(b))
+	assert.Contains(t, string(b), `"id":10`)
+	assert.NotContains(t, string(b), `"topic"`)
+
+	assert.Equal(t, "abc", protocol.Clip("abc", 3))
+	assert.Equal(t, "a...", protocol.Clip("abcdef", 4))
+	assert.Equal(t, "...", protocol.Clip("ééé", 4), "cut at a rune boundary")
+
+	var j protocol.Joiner
+	for i := range 1000 {
+		j.Add(strings.Repeat("n", 300)+strconv.Itoa(i), long)
+	}
+	assert.LessOrEqual(t, len(j.String()), protocol.MaxEcho)
+	assert.Contains(t, j.String(), "more")
 }

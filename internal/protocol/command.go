@@ -1,17 +1,11 @@
-package transport
+package protocol
 
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"strconv"
-)
 
-// Actions of a Command.
-const (
-	ActionSubscribe   = "subscribe"
-	ActionUnsubscribe = "unsubscribe"
+	"github.com/fanout-go/fanout/transport"
 )
 
 // maxID is the largest command id: 2^53, exact in a JavaScript number.
@@ -32,75 +26,85 @@ type Command struct {
 	HasID bool
 }
 
-// ProtocolError is a command that cannot be served. Code is one of the
-// Code constants; the connection stays open and the client is told with
-// an error message.
-type ProtocolError struct {
-	Code    string
-	Message string
-}
-
-func (e *ProtocolError) Error() string { return "fanout: " + e.Code + ": " + e.Message }
-
-// Errorf returns a *ProtocolError with the given code.
-func Errorf(code, format string, args ...any) *ProtocolError {
-	return &ProtocolError{Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-type rawCommand struct {
-	Action *string         `json:"action"`
-	Topic  *string         `json:"topic"`
-	Epoch  *string         `json:"epoch"`
-	Since  json.RawMessage `json:"since"`
-	ID     json.RawMessage `json:"id"`
-}
-
 // ParseCommand parses one command. On failure the error is a
-// *ProtocolError, and the Command holds the id when it could be read, so
-// that the error reply can echo it. It checks the form of the command,
-// not the topic name, which the hub checks.
+// *ProtocolError, and the Command holds the id whenever it could be read,
+// also when another field is malformed, so that the error reply can echo
+// it. It checks the form of the command, not the topic name, which the
+// hub checks.
 func ParseCommand(b []byte) (Command, error) {
-	var raw rawCommand
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&raw); err != nil {
-		return Command{}, Errorf(CodeBadRequest, "command is not a JSON object: %v", simplify(err))
-	}
-	if dec.More() {
-		return Command{}, Errorf(CodeBadRequest, "one JSON object per command")
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil || fields == nil {
+		return Command{}, notObject(b)
 	}
 	var c Command
-	if raw.ID != nil {
-		id, err := parseUint(raw.ID, "id")
+	if raw, ok := fields["id"]; ok {
+		id, err := parseUint(raw, "id")
 		if err != nil {
 			return c, err
 		}
 		c.ID, c.HasID = int64(id), true
 	}
-	if raw.Action == nil || *raw.Action == "" {
-		return c, Errorf(CodeBadRequest, `command has no "action"`)
+	action, err := stringField(fields, "action")
+	if err != nil {
+		return c, err
 	}
-	c.Action = *raw.Action
-	if c.Action != ActionSubscribe && c.Action != ActionUnsubscribe {
-		return c, Errorf(CodeUnknownAction, "unknown action %q; use %q or %q", c.Action, ActionSubscribe, ActionUnsubscribe)
+	c.Action = action
+	if c.Action != transport.ActionSubscribe && c.Action != transport.ActionUnsubscribe {
+		return c, Errorf(transport.CodeUnknownAction, "unknown action %q; use %q or %q",
+			Clip(c.Action, maxEchoField), transport.ActionSubscribe, transport.ActionUnsubscribe)
 	}
-	if raw.Topic == nil || *raw.Topic == "" {
-		return c, Errorf(CodeBadRequest, `command has no "topic"`)
+	if c.Topic, err = stringField(fields, "topic"); err != nil {
+		return c, err
 	}
-	c.Topic = *raw.Topic
+	return c, c.parsePosition(fields)
+}
+
+// parsePosition reads epoch and since, which go together.
+func (c *Command) parsePosition(fields map[string]json.RawMessage) error {
+	rawEpoch, hasEpoch := fields["epoch"]
+	rawSince, hasSince := fields["since"]
 	switch {
-	case raw.Epoch == nil && raw.Since == nil:
-	case raw.Epoch == nil || raw.Since == nil:
-		return c, Errorf(CodeBadRequest, `"epoch" and "since" go together`)
-	case c.Action != ActionSubscribe:
-		return c, Errorf(CodeBadRequest, `"epoch" and "since" belong to subscribe`)
-	default:
-		since, err := parseUint(raw.Since, "since")
-		if err != nil {
-			return c, err
-		}
-		c.Epoch, c.Since, c.Resume = *raw.Epoch, since, true
+	case !hasEpoch && !hasSince:
+		return nil
+	case !hasEpoch || !hasSince:
+		return Errorf(transport.CodeBadRequest, `"epoch" and "since" go together`)
+	case c.Action != transport.ActionSubscribe:
+		return Errorf(transport.CodeBadRequest, `"epoch" and "since" belong to subscribe`)
 	}
-	return c, nil
+	var epoch string
+	if err := json.Unmarshal(rawEpoch, &epoch); err != nil || bytes.Equal(rawEpoch, []byte("null")) {
+		return Errorf(transport.CodeBadRequest, `"epoch" must be a string`)
+	}
+	since, err := parseUint(rawSince, "since")
+	if err != nil {
+		return err
+	}
+	c.Epoch, c.Since, c.Resume = epoch, since, true
+	return nil
+}
+
+// notObject explains why b is not one JSON object.
+func notObject(b []byte) *ProtocolError {
+	if json.Valid(b) {
+		return Errorf(transport.CodeBadRequest, "a command is one JSON object, such as {\"action\":\"subscribe\",\"topic\":\"a\"}")
+	}
+	return Errorf(transport.CodeBadRequest, "a command is one JSON object, and this is not valid JSON")
+}
+
+// stringField returns the non-empty string field name of fields.
+func stringField(fields map[string]json.RawMessage, name string) (string, error) {
+	raw, ok := fields[name]
+	if !ok {
+		return "", Errorf(transport.CodeBadRequest, "command has no %q", name)
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil || bytes.Equal(raw, []byte("null")) {
+		return "", Errorf(transport.CodeBadRequest, "%q must be a string, not %s", name, Clip(string(raw), maxEchoField))
+	}
+	if s == "" {
+		return "", Errorf(transport.CodeBadRequest, "command has an empty %q", name)
+	}
+	return s, nil
 }
 
 // parseUint reads a JSON number literal that is an integer from 0 to 2^53,
@@ -109,16 +113,7 @@ func ParseCommand(b []byte) (Command, error) {
 func parseUint(raw json.RawMessage, field string) (uint64, error) {
 	v, err := strconv.ParseUint(string(raw), 10, 64)
 	if err != nil || v > maxID || (len(raw) > 1 && raw[0] == '0') {
-		return 0, Errorf(CodeBadRequest, "%q must be an integer from 0 to 2^53, not %.40s", field, raw)
+		return 0, Errorf(transport.CodeBadRequest, "%q must be an integer from 0 to 2^53, not %s", field, Clip(string(raw), maxEchoField))
 	}
 	return v, nil
-}
-
-// simplify drops the decoder's Go type names from err.
-func simplify(err error) string {
-	var ute *json.UnmarshalTypeError
-	if errors.As(err, &ute) {
-		return fmt.Sprintf("field %q has the wrong type", ute.Field)
-	}
-	return err.Error()
 }

@@ -3,15 +3,14 @@ package poll
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/internal/protocol"
 	"github.com/fanout-go/fanout/transport"
 )
 
@@ -104,7 +103,8 @@ func unavailable(w http.ResponseWriter, msg string) {
 func (h *Handler) answer(ctx context.Context, sub *fanout.Subscriber, req request) (body []byte, status int, msg string) {
 	b := append(make([]byte, 0, 512), '[')
 	b = append(b, req.errors...)
-	var failures []string
+	var failures protocol.Joiner
+	failed := 0
 	unavailable := false
 	for i, name := range req.topics {
 		// A topic without a position joins afresh: the hub sends its
@@ -118,21 +118,22 @@ func (h *Handler) answer(ctx context.Context, sub *fanout.Subscriber, req reques
 			err = sub.Resume(ctx, name, req.from[i])
 		}
 		if err != nil {
-			pe := transport.FromError(err)
-			b = append(transport.AppendError(b, pe, name, 0, false), ',')
-			failures = append(failures, fmt.Sprintf("%s: %s", name, pe.Message))
+			pe := protocol.FromError(err)
+			b = append(protocol.AppendError(b, pe, name, 0, false), ',')
+			failures.Add(name, pe.Message)
+			failed++
 			unavailable = unavailable || pe.Code == transport.CodeUnavailable
 		}
 	}
-	if len(failures) == len(req.topics) {
+	if failed == len(req.topics) {
 		if unavailable {
-			return nil, http.StatusServiceUnavailable, "fanout: no topic can be served now; poll again later: " + strings.Join(failures, "; ")
+			return nil, http.StatusServiceUnavailable, "fanout: no topic can be served now; poll again later: " + failures.String()
 		}
-		return nil, http.StatusBadRequest, "fanout: no topic can be polled: " + strings.Join(failures, "; ")
+		return nil, http.StatusBadRequest, "fanout: no topic can be polled: " + failures.String()
 	}
 	n := len(b)
 	b, err := h.drain(b, sub)
-	if len(b) == n && len(req.errors) == 0 && len(failures) == 0 && err == nil {
+	if len(b) == n && len(req.errors) == 0 && failed == 0 && err == nil {
 		b, err = h.hold(ctx, b, sub)
 	}
 	if len(b) == n && errors.Is(err, fanout.ErrClosed) {
@@ -176,7 +177,7 @@ func (h *Handler) drain(b []byte, sub *fanout.Subscriber) ([]byte, error) {
 	for {
 		n, err := sub.Drain(*ds)
 		for _, d := range (*ds)[:n] {
-			b = append(append(b, transport.Encode(d)...), ',')
+			b = append(append(b, protocol.Encode(d)...), ',')
 		}
 		clear((*ds)[:n])
 		if err != nil || n < len(*ds) {

@@ -52,6 +52,19 @@ type msg struct {
 	Message string          `json:"message"`
 }
 
+// keep subscribes a subscriber of its own to topics until the test ends.
+// A topic that only subscribers created goes with its last one, and comes
+// back in a new epoch: between two polls, the subscriber keeps it, as the
+// other clients of a live topic would.
+func (s *server) keep(t *testing.T, topics ...string) {
+	t.Helper()
+	sub := s.hub.NewSubscriber(fanout.SubscriberOptions{})
+	t.Cleanup(func() { _ = sub.Close() })
+	for _, name := range topics {
+		require.NoError(t, sub.Subscribe(t.Context(), name))
+	}
+}
+
 // pos is a topic's position in a poll; an empty epoch means none.
 type pos struct {
 	topic, epoch string
@@ -171,6 +184,7 @@ func TestSnapshotWithoutPosition(t *testing.T) {
 func TestAnswersAtOnceWhenBehind(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, poll.Options{HoldTimeout: time.Hour})
+	s.keep(t, "t")
 	first := s.poll(t, pos{topic: "t"})[0]
 	for i := range 5 {
 		_, err := s.hub.Publish("t", []byte(strconv.Itoa(i)))
@@ -187,6 +201,7 @@ func TestAnswersAtOnceWhenBehind(t *testing.T) {
 func TestHoldsUntilPublish(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, poll.Options{HoldTimeout: time.Hour})
+	s.keep(t, "t")
 	first := s.poll(t, pos{topic: "t"})[0]
 	ch := s.pollAsync(pos{"t", first.Epoch, first.Seq})
 	require.Eventually(t, func() bool { return s.h.Len() == 1 }, testTimeout, time.Millisecond)
@@ -202,6 +217,7 @@ func TestHoldsUntilPublish(t *testing.T) {
 func TestHoldTimeoutAnswersEmpty(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, poll.Options{HoldTimeout: 10 * time.Millisecond})
+	s.keep(t, "t")
 	first := s.poll(t, pos{topic: "t"})[0]
 	_, body, ms := s.get(t, "topic=t&epoch="+first.Epoch+"&since="+strconv.FormatUint(first.Seq, 10))
 	assert.Empty(t, ms)
@@ -235,6 +251,7 @@ func TestResets(t *testing.T) {
 func TestSeveralTopics(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, poll.Options{HoldTimeout: time.Hour})
+	s.keep(t, "a", "b")
 	ms := s.poll(t, pos{topic: "a"}, pos{topic: "b"})
 	require.Len(t, ms, 2)
 	at := map[string]msg{}
@@ -297,6 +314,7 @@ func TestRefusals(t *testing.T) {
 func TestMaxHeld(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, poll.Options{MaxHeld: 1, HoldTimeout: time.Hour})
+	s.keep(t, "t")
 	first := s.poll(t, pos{topic: "t"})[0]
 	ch := s.pollAsync(pos{"t", first.Epoch, first.Seq})
 	require.Eventually(t, func() bool { return s.h.Len() == 1 }, testTimeout, time.Millisecond)
@@ -313,6 +331,7 @@ func TestMaxHeld(t *testing.T) {
 func TestShutdownReleasesHeld(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, poll.Options{HoldTimeout: time.Hour})
+	s.keep(t, "t")
 	first := s.poll(t, pos{topic: "t"})[0]
 	chs := make([]<-chan result, 3)
 	for i := range chs {
@@ -334,6 +353,7 @@ func TestShutdownReleasesHeld(t *testing.T) {
 func TestHubClosed(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, poll.Options{HoldTimeout: time.Hour})
+	s.keep(t, "t")
 	first := s.poll(t, pos{topic: "t"})[0]
 	ch := s.pollAsync(pos{"t", first.Epoch, first.Seq})
 	require.Eventually(t, func() bool { return s.h.Len() == 1 }, testTimeout, time.Millisecond)
@@ -390,6 +410,7 @@ func TestConcurrentShutdownsAllReturn(t *testing.T) {
 func TestRepeatedTopicCountsOnce(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, poll.Options{MaxTopics: 2, HoldTimeout: time.Hour})
+	s.keep(t, "a", "b")
 	ms := s.poll(t, pos{topic: "a"}, pos{topic: "b"}, pos{topic: "a"}, pos{topic: "b"})
 	require.Len(t, ms, 2)
 	at := map[string]msg{}

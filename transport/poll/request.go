@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/fanout-go/fanout"
-	"github.com/fanout-go/fanout/transport"
+	"github.com/fanout-go/fanout/internal/protocol"
 )
 
 // request is a parsed and authorized poll.
@@ -42,29 +41,29 @@ func (h *Handler) parse(r *http.Request) (req request, status int, msg string) {
 	if positioned && (len(epochs) != len(names) || len(sinces) != len(names)) {
 		return req, http.StatusBadRequest, "fanout: give one epoch and one since per topic, in the same order (empty for a topic without a position)"
 	}
-	if err := h.opts.Auth.AllowConnect(r); err != nil {
-		return req, http.StatusForbidden, err.Error()
+	if pe := protocol.AllowConnect(h.opts.Auth, r); pe != nil {
+		return req, http.StatusForbidden, pe.Message
 	}
-	var denials []string
+	var denials protocol.Joiner
 	for _, i := range first {
 		name := names[i]
 		var pos fanout.Position
 		if positioned {
 			var ok bool
 			if pos, ok = position(epochs[i], sinces[i]); !ok {
-				return req, http.StatusBadRequest, fmt.Sprintf("fanout: topic %q: epoch and since go together, since an integer from 0 to 2^64-1", name)
+				return req, http.StatusBadRequest, fmt.Sprintf("fanout: topic %q: epoch and since go together, since an integer from 0 to 2^64-1", protocol.Clip(name, protocol.MaxEchoTopic))
 			}
 		}
-		if pe := h.opts.Auth.AllowSubscribe(r, name); pe != nil {
-			req.errors = append(transport.AppendError(req.errors, pe, name, 0, false), ',')
-			denials = append(denials, fmt.Sprintf("%s: %s", name, pe.Message))
+		if pe := protocol.AllowSubscribe(h.opts.Auth, r, name); pe != nil {
+			req.errors = append(protocol.AppendError(req.errors, pe, name, 0, false), ',')
+			denials.Add(name, pe.Message)
 			continue
 		}
 		req.topics = append(req.topics, name)
 		req.from = append(req.from, pos)
 	}
 	if len(req.topics) == 0 {
-		return req, http.StatusForbidden, "fanout: every topic is denied: " + strings.Join(denials, "; ")
+		return req, http.StatusForbidden, "fanout: every topic is denied: " + denials.String()
 	}
 	return req, http.StatusOK, ""
 }

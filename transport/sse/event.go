@@ -3,7 +3,7 @@ package sse
 import (
 	"bytes"
 
-	"github.com/fanout-go/fanout/transport"
+	"github.com/fanout-go/fanout/internal/protocol"
 )
 
 // appendEvent appends one event: the cursor as id, the type as event and
@@ -20,9 +20,9 @@ func appendEvent(b []byte, c *cursor, typ string, data []byte) []byte {
 
 // appendErrorEvent appends an error event for topic, without an id: the
 // browser keeps the last one.
-func appendErrorEvent(b []byte, pe *transport.ProtocolError, topic string) []byte {
+func appendErrorEvent(b []byte, pe *protocol.ProtocolError, topic string) []byte {
 	b = append(b, "event: error\n"...)
-	b = appendData(b, transport.AppendError(nil, pe, topic, 0, false))
+	b = appendData(b, protocol.AppendError(nil, pe, topic, 0, false))
 	return append(b, '\n')
 }
 

@@ -3,9 +3,9 @@ package sse
 import (
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/internal/protocol"
 	"github.com/fanout-go/fanout/transport"
 )
 
@@ -35,20 +35,20 @@ func (h *Handler) parse(r *http.Request) (req request, status int, msg string) {
 			return req, http.StatusBadRequest, fmt.Sprintf("fanout: more than %d topics in one stream; open another stream or raise sse.Options.MaxTopics", h.opts.MaxTopics)
 		}
 	}
-	if err := h.opts.Auth.AllowConnect(r); err != nil {
-		return req, http.StatusForbidden, err.Error()
+	if pe := protocol.AllowConnect(h.opts.Auth, r); pe != nil {
+		return req, http.StatusForbidden, pe.Message
 	}
-	var denials []string
+	var denials protocol.Joiner
 	for _, name := range distinct {
-		if pe := h.opts.Auth.AllowSubscribe(r, name); pe != nil {
+		if pe := protocol.AllowSubscribe(h.opts.Auth, r, name); pe != nil {
 			req.pre = appendErrorEvent(req.pre, pe, name)
-			denials = append(denials, fmt.Sprintf("%s: %s", name, pe.Message))
+			denials.Add(name, pe.Message)
 			continue
 		}
 		req.topics = append(req.topics, name)
 	}
 	if len(req.topics) == 0 {
-		return req, http.StatusForbidden, "fanout: every topic is denied: " + strings.Join(denials, "; ")
+		return req, http.StatusForbidden, "fanout: every topic is denied: " + denials.String()
 	}
 	req.cursor = r.Header.Get("Last-Event-ID")
 	if req.cursor == "" {
@@ -63,7 +63,8 @@ func (h *Handler) parse(r *http.Request) (req request, status int, msg string) {
 func (s *stream) subscribe(r *http.Request, req request) (status int, msg string) {
 	s.pre = append(s.pre, s.h.retry...)
 	s.pre = append(s.pre, req.pre...)
-	var failures []string
+	var failures protocol.Joiner
+	failed := 0
 	unavailable := false
 	for i, name := range s.cur.topics {
 		// A topic the cursor does not vouch for joins afresh: the hub
@@ -79,18 +80,19 @@ func (s *stream) subscribe(r *http.Request, req request) (status int, msg string
 		if err == nil {
 			continue
 		}
-		pe := transport.FromError(err)
+		pe := protocol.FromError(err)
 		s.pre = appendErrorEvent(s.pre, pe, name)
-		failures = append(failures, fmt.Sprintf("%s: %s", name, pe.Message))
+		failures.Add(name, pe.Message)
+		failed++
 		unavailable = unavailable || pe.Code == transport.CodeUnavailable
 	}
 	switch {
-	case len(failures) < len(s.cur.topics):
+	case failed < len(s.cur.topics):
 		return http.StatusOK, ""
 	case unavailable:
-		return http.StatusServiceUnavailable, "fanout: no topic can be served now; reconnect later: " + strings.Join(failures, "; ")
+		return http.StatusServiceUnavailable, "fanout: no topic can be served now; reconnect later: " + failures.String()
 	}
-	return http.StatusBadRequest, "fanout: no topic can be streamed: " + strings.Join(failures, "; ")
+	return http.StatusBadRequest, "fanout: no topic can be streamed: " + failures.String()
 }
 
 // newStream returns a stream for req, its cursor set from req.cursor.

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/fanout-go/fanout"
-	"github.com/fanout-go/fanout/transport"
+	"github.com/fanout-go/fanout/internal/protocol"
 )
 
 // Bits of stream.state.
@@ -170,7 +170,7 @@ func (s *stream) appendDelivery(b []byte, d fanout.Delivery) []byte {
 		return b // not a topic of the stream: cannot happen
 	}
 	s.cur.set(i, d.Position())
-	return appendEvent(b, &s.cur, d.Kind.String(), transport.Encode(d))
+	return appendEvent(b, &s.cur, d.Kind.String(), protocol.Encode(d))
 }
 
 // send writes b to the client within WriteTimeout.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/transport"
 	"github.com/fanout-go/fanout/transport/ws"
 	"github.com/stretchr/testify/assert"
@@ -31,6 +32,13 @@ func TestBadCommands(t *testing.T) {
 		{"bad id", `{"action":"subscribe","topic":"a","id":-1}`, transport.CodeBadRequest, "", -1},
 		{"invalid topic", `{"action":"subscribe","topic":"a b","id":5}`, transport.CodeInvalidTopic, "", 5},
 		{"long topic", `{"action":"subscribe","topic":"` + strings.Repeat("x", 201) + `","id":6}`, transport.CodeInvalidTopic, strings.Repeat("x", 201), 6},
+		// The id is echoed whatever field is malformed (issue 9, finding 5).
+		{"topic a number", `{"action":"subscribe","topic":5,"id":10}`, transport.CodeBadRequest, "", 10},
+		{"action a number", `{"action":true,"topic":"a","id":11}`, transport.CodeBadRequest, "", 11},
+		{"epoch a number", `{"action":"subscribe","topic":"a","epoch":1,"since":2,"id":12}`, transport.CodeBadRequest, "a", 12},
+		// What is echoed is bounded.
+		{"huge topic", `{"action":"subscribe","topic":"` + strings.Repeat("x", 4000) + `","id":13}`, transport.CodeInvalidTopic, "", 13},
+		{"huge action", `{"action":"` + strings.Repeat("x", 4000) + `","topic":"a","id":14}`, transport.CodeUnknownAction, "", 14},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c.t = t
@@ -39,6 +47,8 @@ func TestBadCommands(t *testing.T) {
 			assert.Equal(t, "error", m.Type)
 			assert.Equal(t, tc.code, m.Code)
 			assert.NotEmpty(t, m.Message)
+			assert.LessOrEqual(t, len(m.Message), 512, "the message is bounded")
+			assert.NotContains(t, m.Message, "not a JSON object")
 			assert.Equal(t, tc.topic, m.Topic)
 			if tc.id < 0 {
 				assert.Nil(t, m.ID)
@@ -157,4 +167,22 @@ func TestResubscribeAll(t *testing.T) {
 	for range ws.DefaultMaxTopics {
 		require.Equal(t, "subscribed", c.next().Type)
 	}
+}
+
+// TestNotFound subscribes a topic the application says does not exist:
+// the reply is not_found, and the hub holds nothing for it.
+func TestNotFound(t *testing.T) {
+	t.Parallel()
+	hub := fanout.NewHub(fanout.Options{TopicExists: func(topic string) bool { return topic == "real" }})
+	t.Cleanup(func() { _ = hub.Close() })
+	s := newServer(t, hub, ws.Options{})
+	c := s.dial(t)
+	c.send(`{"action":"subscribe","topic":"invented","id":1}`)
+	m := c.next()
+	assert.Equal(t, "error", m.Type)
+	assert.Equal(t, transport.CodeNotFound, m.Code)
+	assert.Equal(t, "invented", m.Topic)
+	assert.Equal(t, 0, hub.Stats().Topics)
+	c.subscribe("real")
+	c.joined("real")
 }

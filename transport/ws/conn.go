@@ -15,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/internal/protocol"
 	"github.com/fanout-go/fanout/transport"
 )
 
@@ -233,14 +234,14 @@ func readAll(r io.Reader, b []byte) ([]byte, error) {
 // handle answers one command and returns its outcome.
 func (c *conn) handle(b []byte) int {
 	if !c.limit.take(time.Now()) {
-		cmd, _ := transport.ParseCommand(b) // for the id and topic to echo
-		c.replyError(transport.Errorf(transport.CodeRateLimited,
+		cmd, _ := protocol.ParseCommand(b) // for the id and topic to echo
+		c.replyError(protocol.Errorf(transport.CodeRateLimited,
 			"more than %g commands per second; retry later", c.h.opts.CommandRate), cmd)
 		return limited
 	}
-	cmd, err := transport.ParseCommand(b)
+	cmd, err := protocol.ParseCommand(b)
 	if err != nil {
-		c.replyError(transport.FromError(err), cmd)
+		c.replyError(protocol.FromError(err), cmd)
 		return invalid
 	}
 	switch cmd.Action {
@@ -248,22 +249,22 @@ func (c *conn) handle(b []byte) int {
 		c.subscribe(cmd)
 	case transport.ActionUnsubscribe:
 		if err := c.sub.Unsubscribe(cmd.Topic); err != nil {
-			c.replyError(transport.FromError(err), cmd)
+			c.replyError(protocol.FromError(err), cmd)
 			break
 		}
 		c.replyf(func(b []byte) []byte {
-			return transport.AppendUnsubscribed(b, cmd.Topic, transport.ReasonRequested, cmd.ID, cmd.HasID)
+			return protocol.AppendUnsubscribed(b, cmd.Topic, transport.ReasonRequested, cmd.ID, cmd.HasID)
 		})
 	}
 	return served
 }
 
-func (c *conn) subscribe(cmd transport.Command) {
+func (c *conn) subscribe(cmd protocol.Command) {
 	if err := fanout.ValidTopic(cmd.Topic, math.MaxInt); err != nil { // the hub checks the length
-		c.replyError(transport.FromError(err), cmd)
+		c.replyError(protocol.FromError(err), cmd)
 		return
 	}
-	if pe := c.h.opts.Auth.AllowSubscribe(c.r, cmd.Topic); pe != nil {
+	if pe := protocol.AllowSubscribe(c.h.opts.Auth, c.r, cmd.Topic); pe != nil {
 		c.replyError(pe, cmd)
 		return
 	}
@@ -277,18 +278,18 @@ func (c *conn) subscribe(cmd transport.Command) {
 		err = c.sub.Subscribe(c.ctx, cmd.Topic)
 	}
 	if err != nil {
-		c.replyError(transport.FromError(err), cmd)
+		c.replyError(protocol.FromError(err), cmd)
 		return
 	}
-	c.replyf(func(b []byte) []byte { return transport.AppendSubscribed(b, cmd.Topic, cmd.ID, cmd.HasID) })
+	c.replyf(func(b []byte) []byte { return protocol.AppendSubscribed(b, cmd.Topic, cmd.ID, cmd.HasID) })
 }
 
-func (c *conn) replyError(pe *transport.ProtocolError, cmd transport.Command) {
+func (c *conn) replyError(pe *protocol.ProtocolError, cmd protocol.Command) {
 	topic := cmd.Topic
 	if fanout.ValidTopic(topic, math.MaxInt) != nil {
 		topic = "" // do not echo what may be garbage
 	}
-	c.replyf(func(b []byte) []byte { return transport.AppendError(b, pe, topic, cmd.ID, cmd.HasID) })
+	c.replyf(func(b []byte) []byte { return protocol.AppendError(b, pe, topic, cmd.ID, cmd.HasID) })
 }
 
 // replyf appends a control reply for the writer and wakes it. A client

@@ -27,6 +27,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/internal/protocol"
 	"github.com/fanout-go/fanout/transport"
 )
 
@@ -93,8 +94,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	if err := h.opts.Auth.AllowConnect(r); err != nil {
-		http.Error(w, err.Error(), http.StatusForbidden)
+	if pe := protocol.AllowConnect(h.opts.Auth, r); pe != nil {
+		http.Error(w, pe.Message, http.StatusForbidden)
 		return
 	}
 	if !canHijack(w) {

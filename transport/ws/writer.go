@@ -7,7 +7,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/fanout-go/fanout"
-	"github.com/fanout-go/fanout/transport"
+	"github.com/fanout-go/fanout/internal/protocol"
 )
 
 // States of a connection's writer.
@@ -146,7 +146,7 @@ func (c *conn) takeReplies(w *writeBuf) {
 // failed.
 func (c *conn) append(w *writeBuf, ds []fanout.Delivery, limit int) bool {
 	for _, d := range ds {
-		b := transport.Encode(d)
+		b := protocol.Encode(d)
 		if len(w.frame) > 0 && len(w.frame)+1+len(b) > limit {
 			if !c.send(w.frame) {
 				return false
