@@ -25,12 +25,14 @@ type Broker struct {
 	streamMu sync.Mutex // guards stream
 	stream   jetstream.Stream
 
-	in chan *natsgo.Msg // live publications, from every topic subscription
+	in    chan *natsgo.Msg // live publications, from every topic subscription
+	occIn chan *natsgo.Msg // occupancy reports (see PublishOccupancy)
 
 	mu     sync.RWMutex // guards the fields below
 	sink   fanout.Sink
 	topics map[string]*natsgo.Subscription // topic -> its live subscription
 	subs   map[*natsgo.Subscription]string // live subscription -> topic
+	occSub *natsgo.Subscription            // the occupancy subject's, once a sink takes reports
 	closed bool
 
 	stop chan struct{} // closed by Close to stop the receiver
@@ -53,6 +55,7 @@ func New(ctx context.Context, opts Options) (*Broker, error) {
 		opts:   opts,
 		nc:     opts.Conn,
 		in:     make(chan *natsgo.Msg, opts.ReceiveBuffer),
+		occIn:  make(chan *natsgo.Msg, occupancyBuffer),
 		lost:   make(chan struct{}, 1),
 		topics: make(map[string]*natsgo.Subscription),
 		subs:   make(map[*natsgo.Subscription]string),
@@ -86,10 +89,12 @@ func New(ctx context.Context, opts Options) (*Broker, error) {
 }
 
 // Bind sets the sink that receives this node's publications. Call it once,
-// before Subscribe; the hub does so in NewHub.
+// before Subscribe; the hub does so in NewHub. A sink that implements
+// fanout.OccupancySink receives the other nodes' occupancy reports too.
 func (b *Broker) Bind(sink fanout.Sink) {
 	b.mu.Lock()
 	b.sink = sink
+	b.subscribeOccupancyLocked(sink)
 	b.mu.Unlock()
 }
 
@@ -126,6 +131,11 @@ func (b *Broker) Close() error {
 	}
 	clear(b.topics)
 	clear(b.subs)
+	if b.occSub != nil {
+		if err := b.occSub.Unsubscribe(); err != nil && !errors.Is(err, natsgo.ErrConnectionClosed) {
+			errs = append(errs, fmt.Errorf("unsubscribe occupancy: %w", err))
+		}
+	}
 	b.mu.Unlock()
 
 	b.nc.RemoveStatusListener(b.status)
@@ -152,6 +162,8 @@ func (b *Broker) receive() {
 			return
 		case m := <-b.in:
 			b.deliver(m)
+		case m := <-b.occIn:
+			b.deliverOccupancy(m)
 		case _, ok := <-status:
 			if !ok {
 				status = nil // removed by Close; stop is closed next

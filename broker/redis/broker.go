@@ -41,6 +41,8 @@ type Broker struct {
 
 	health atomic.Pointer[error] // nil while the Pub/Sub connection answers
 
+	occupancy atomic.Bool // the Pub/Sub connection subscribes the occupancy channel
+
 	closeOnce sync.Once
 	closeErr  error
 	wg        sync.WaitGroup
@@ -95,7 +97,12 @@ func New(opts Options) (*Broker, error) {
 }
 
 // Bind sets the sink that receives this node's publications.
-func (b *Broker) Bind(sink fanout.Sink) { b.sink.Store(&sinkBox{sink}) }
+// A sink that implements fanout.OccupancySink receives the other nodes'
+// occupancy reports too.
+func (b *Broker) Bind(sink fanout.Sink) {
+	b.sink.Store(&sinkBox{sink})
+	b.subscribeOccupancy(sink)
+}
 
 func (b *Broker) sinkOrNil() fanout.Sink {
 	if s := b.sink.Load(); s != nil {

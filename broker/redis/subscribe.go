@@ -228,6 +228,9 @@ func (b *Broker) redial(st *readerState) {
 		b.pending[s.channel] = 1
 	}
 	b.subMu.Unlock()
+	if b.occupancy.Load() {
+		channels = append(channels, b.occupancyChannel())
+	}
 	if len(channels) > 0 {
 		// On failure go-redis keeps the channels, and subscribes them when
 		// the reader's next read connects.
@@ -329,6 +332,9 @@ func (b *Broker) reconnected() {
 // and Redis confirmed the subscription: what comes before the
 // confirmation belongs to an earlier subscription, since unsubscribed.
 func (b *Broker) deliver(st *readerState, m *goredis.Message) {
+	if b.deliverOccupancy(m) {
+		return
+	}
 	c := st.cache[m.Channel]
 	if c == nil {
 		topic, ok := b.topicOf(m.Channel)
