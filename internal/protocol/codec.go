@@ -18,6 +18,9 @@ var jsonEncoding = fanout.NewEncoding(encode)
 func Encode(d fanout.Delivery) []byte { return jsonEncoding.Encode(d) }
 
 func encode(d fanout.Delivery) []byte {
+	if d.Kind == fanout.Occupancy {
+		return encodeOccupancy(d)
+	}
 	b := make([]byte, 0, 64+len(d.Topic)+len(d.Epoch)+len(d.Data))
 	b = append(b, `{"type":"`...)
 	b = append(b, d.Kind.String()...)

@@ -169,7 +169,9 @@ func (s *stream) appendDelivery(b []byte, d fanout.Delivery) []byte {
 	if i < 0 {
 		return b // not a topic of the stream: cannot happen
 	}
-	s.cur.set(i, d.Position())
+	if d.Kind != fanout.Occupancy { // not in the topic's sequence: the cursor stays
+		s.cur.set(i, d.Position())
+	}
 	return appendEvent(b, &s.cur, d.Kind.String(), protocol.Encode(d))
 }
 
