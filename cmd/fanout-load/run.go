@@ -43,7 +43,8 @@ type result struct {
 	Connects   uint64
 	Reconnects uint64
 	Cuts       uint64
-	Never      uint64 // clients that never had a connection open
+	Never      uint64        // clients that never had a connection open
+	CPU        time.Duration // of this process during the run (user and system)
 	Msgs       uint64
 	Bytes      uint64
 	Updates    uint64
@@ -90,6 +91,7 @@ func run(ctx context.Context, cfg loadConfig, progress io.Writer) (*result, erro
 		wsURL: wsURL(base, cfg.WSPath), sseURL: base + cfg.SSEPath, pollURL: base + cfg.PollPath,
 		limit: make(chan struct{})}
 
+	cpu0, _ := usage()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sp := newSampler(l.st, l.start)
@@ -134,8 +136,9 @@ func run(ctx context.Context, cfg loadConfig, progress io.Writer) (*result, erro
 	clients.Wait()
 	prog.finish(last)
 
+	cpu1, _ := usage()
 	st := l.st
-	r := &result{Config: cfg, Start: l.start, Elapsed: time.Since(l.start), RampTime: rampEnd.Sub(l.start),
+	r := &result{CPU: cpu1 - cpu0, Config: cfg, Start: l.start, Elapsed: time.Since(l.start), RampTime: rampEnd.Sub(l.start),
 		Started: started, PeakOpen: peak, Connects: st.connects.Load(),
 		Reconnects: st.reconnects.Load(), Cuts: st.cuts.Load(), Never: st.never.Load(), Msgs: st.msgs.Load(), Bytes: st.bytes.Load(),
 		Updates: st.updates.Load(), MarkedGaps: st.markedGaps.Load(), Resets: st.resets.Load(),

@@ -52,6 +52,10 @@ func summaryRows(r *result) []row {
 		v = fmt.Sprintf("%d: %s", n, strings.Join(parts, ", "))
 	}
 	rows = append(rows, row{"violations", v})
+	if r.CPU > 0 && r.Msgs > 0 {
+		rows = append(rows, row{"load CPU", fmt.Sprintf("%.1fs, %.1fµs per message (of this process: a server run in it counts too)",
+			r.CPU.Seconds(), float64(r.CPU.Microseconds())/float64(r.Msgs))})
+	}
 	e := "none"
 	if len(r.Errors) > 0 {
 		keys := slices.SortedFunc(maps.Keys(r.Errors), func(a, b string) int {
