@@ -205,7 +205,9 @@ func (c *Client) Next(ctx context.Context) (Message, error) {
 			if it.t.gone {
 				continue
 			}
-			it.t.pos, it.t.hasPos = it.m.Position(), true
+			if it.m.Kind != fanout.Occupancy { // no position
+				it.t.pos, it.t.hasPos = it.m.Position(), true
+			}
 			c.mu.Unlock()
 			return it.m, nil
 		}

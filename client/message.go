@@ -12,8 +12,9 @@ import (
 // it. The client hands each to the caller once, in the topic's order.
 type Message struct {
 	// Kind is fanout.Snapshot (the topic's full state, first after a
-	// subscribe), fanout.Update (the next change) or fanout.Reset (the
-	// client's state of the topic is stale: replace it with Data).
+	// subscribe), fanout.Update (the next change), fanout.Reset (the
+	// client's state of the topic is stale: replace it with Data) or
+	// fanout.Occupancy (the topic's subscriber count, in Count).
 	Kind  fanout.Kind
 	Topic string
 	Epoch string
@@ -25,6 +26,11 @@ type Message struct {
 	// Data is the published payload, JSON, verbatim; nil when a snapshot
 	// or reset carries no state (the topic keeps no snapshot).
 	Data json.RawMessage
+	// Count is the topic's subscriber count on a fanout.Occupancy message,
+	// which the server pushes for the topics it configures so; such a
+	// message has no position and no Data, and does not move the topic's
+	// Position.
+	Count int
 }
 
 // Position returns the message's position.
@@ -60,6 +66,7 @@ type frameMsg struct {
 	Code    string          `json:"code"`
 	Message string          `json:"message"`
 	Reason  string          `json:"reason"`
+	Count   int             `json:"count"`
 	ID      *int64          `json:"id"`
 }
 

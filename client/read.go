@@ -51,6 +51,10 @@ func (c *Client) applyLocked(f *frameMsg) error {
 	if k, ok := f.kind(); ok {
 		return c.receiveLocked(f.message(k))
 	}
+	if f.Type == "occupancy" {
+		c.occupancyLocked(f)
+		return nil
+	}
 	cmd := sentCommand{topic: f.Topic}
 	if f.ID != nil {
 		if sent, ok := c.ids[*f.ID]; ok {

@@ -27,6 +27,9 @@ type topic struct {
 	due     time.Time // when to send it; zero means now
 	retries int       // unavailable or rate_limited answers in a row
 	gone    bool      // unsubscribed or refused: queued messages are skipped
+
+	occupancy    int  // the newest subscriber count the server pushed
+	hasOccupancy bool // one came
 }
 
 // verdict is what the client does with an arriving message.

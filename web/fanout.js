@@ -49,7 +49,7 @@ const HARMLESS = new Set(['already_subscribed', 'not_subscribed']);
 // WebSocket close codes after which the client must not reconnect.
 const FINAL_CLOSE = new Set([1000, 1008]);
 // The server's message types that an SSE stream carries as event names.
-const SSE_EVENTS = ['snapshot', 'update', 'reset', 'subscribed', 'unsubscribed', 'error', 'message'];
+const SSE_EVENTS = ['snapshot', 'update', 'reset', 'occupancy', 'subscribed', 'unsubscribed', 'error', 'message'];
 
 /**
  * FanoutClient is one connection to a fanout server, carrying any number of
@@ -101,7 +101,10 @@ export class FanoutClient {
    *   onReset(data, msg)      your state is stale: replace it with data (may be null);
    *                           defaults to onSnapshot
    *   onError(err)            the server refused the topic ({code, message}); it is dropped
-   * msg is {type, topic, epoch, seq, gap}. Subscribing again to a topic
+   *   onOccupancy(count, msg) the topic's subscriber count over every server node, pushed
+   *                           when it changes (at most about once a second) for the topics
+   *                           the server configures so; no part of the topic's sequence
+   * msg is {type, topic, epoch, seq, gap} ({type, topic, count} for occupancy). Subscribing again to a topic
    * replaces its handlers. It returns a function that unsubscribes.
    */
   subscribe(topic, handlers = {}) {
@@ -130,6 +133,12 @@ export class FanoutClient {
       this._restartSSE();
     }
     return true;
+  }
+
+  /** occupancy returns the newest subscriber count the server pushed for topic, or null. */
+  occupancy(topic) {
+    const t = this._topics.get(topic);
+    return t && t.occupancy !== undefined ? t.occupancy : null;
   }
 
   /** position returns the {epoch, seq} of the last message applied on topic, or null. */
@@ -407,6 +416,9 @@ export class FanoutClient {
       case 'update':
         this._onData(m);
         return;
+      case 'occupancy':
+        this._onOccupancy(m);
+        return;
       case 'subscribed':
         this._pending.delete(m.id);
         return;
@@ -458,6 +470,16 @@ export class FanoutClient {
     const h = t.h;
     const fn = m.type === 'update' ? h.onUpdate : m.type === 'reset' ? h.onReset || h.onSnapshot : h.onSnapshot;
     if (fn) this._call(fn.bind(h), m.data === undefined ? null : m.data, msg);
+  }
+
+  // _onOccupancy hands a topic's subscriber count to its handler and keeps
+  // it for occupancy(). It leaves the topic's position alone.
+  _onOccupancy(m) {
+    const t = this._topics.get(m.topic);
+    if (!t || typeof m.count !== 'number') return;
+    t.occupancy = m.count;
+    const fn = t.h.onOccupancy;
+    if (fn) this._call(fn.bind(t.h), m.count, { type: m.type, topic: m.topic, count: m.count });
   }
 
   // _refused handles a topic the server would not serve: retried later when
