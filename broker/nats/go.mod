@@ -2,10 +2,8 @@ module github.com/fanout-go/fanout/broker/nats
 
 go 1.26.0
 
-replace github.com/fanout-go/fanout => ../..
-
 require (
-	github.com/fanout-go/fanout v0.0.0-00010101000000-000000000000
+	github.com/fanout-go/fanout v0.1.0
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
 	github.com/stretchr/testify v1.12.1

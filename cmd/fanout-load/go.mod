@@ -1,13 +1,11 @@
 module github.com/fanout-go/fanout/cmd/fanout-load
 
-go 1.25.0
-
-replace github.com/fanout-go/fanout => ../..
+go 1.26.0
 
 require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coder/websocket v1.8.15
-	github.com/fanout-go/fanout v0.0.0-00010101000000-000000000000
+	github.com/fanout-go/fanout v0.1.0
 	github.com/go-echarts/go-echarts/v2 v2.6.7
 	github.com/vbauerster/mpb/v8 v8.15.2
 	go.uber.org/goleak v1.3.0
