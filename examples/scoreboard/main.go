@@ -67,7 +67,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(url strin
 	if err != nil {
 		return err
 	}
-	hub := fanout.NewHub(fanout.Options{})
+	hub := fanout.NewHub(fanout.Options{TopicConfig: game.TopicConfig})
 	defer hub.Close()
 	feed := game.NewFeed(game.NewIngester(hub, log), game.FeedOptions{Games: cfg.games, Rate: cfg.rate})
 	srv := game.NewServer(hub, game.ServerOptions{})

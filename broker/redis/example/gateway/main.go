@@ -71,7 +71,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(url strin
 		_ = br.Close()
 		return err
 	}
-	hub := fanout.NewHub(fanout.Options{Broker: br})
+	hub := fanout.NewHub(fanout.Options{Broker: br, TopicConfig: game.TopicConfig})
 	defer hub.Close()
 	srv := game.NewServer(hub, game.ServerOptions{})
 

@@ -1,0 +1,79 @@
+package e2e
+
+import (
+	"log/slog"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/broker/memory"
+	"github.com/fanout-go/fanout/examples/scoreboard/game"
+)
+
+// gateways serves the scoreboard from n gateways, hubs that share one
+// in-process broker as several processes would share Redis; the feed
+// publishes through the first. The test's cleanup closes everything.
+func gateways(t *testing.T, n int) []*httptest.Server {
+	t.Helper()
+	mb := memory.New(memory.Options{})
+	var hubs []*fanout.Hub
+	var servers []*httptest.Server
+	for range n {
+		hub := fanout.NewHub(fanout.Options{Broker: mb.Connect(), TopicConfig: game.TopicConfig})
+		srv := game.NewServer(hub, game.ServerOptions{})
+		ts := httptest.NewServer(srv)
+		t.Cleanup(func() {
+			_ = srv.Close()
+			ts.Close()
+			_ = hub.Close()
+		})
+		hubs = append(hubs, hub)
+		servers = append(servers, ts)
+	}
+	in := game.NewIngester(hubs[0], slog.New(slog.DiscardHandler))
+	if err := in.AddGame(t.Context(), game.NewGame("g1", northbridge, eastport)); err != nil {
+		t.Fatal(err)
+	}
+	return servers
+}
+
+// tab opens another tab of b's browser, and returns it and the function
+// that closes it.
+func (b *browser) tab() (*browser, func()) {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	b.t.Cleanup(cancel)
+	return &browser{t: b.t, ctx: ctx, timeout: b.timeout}, cancel
+}
+
+// waitWatching waits until the page shows n watching game id.
+func (b *browser) waitWatching(id string, n int) {
+	b.t.Helper()
+	b.waitFor(
+		"game "+id+" watched by "+strconv.Itoa(n),
+		`(() => { const c = document.querySelector('[data-game=`+id+`]');
+			return c && c.dataset.watching === '`+strconv.Itoa(n)+`' && c.querySelector('.watching').textContent === '`+strconv.Itoa(n)+` watching'; })()`,
+		`JSON.stringify([...document.querySelectorAll('[data-game]')].map((c) => c.dataset.game + ': ' + c.querySelector('.watching').textContent))`)
+}
+
+// TestScoreboardShowsWatching: a page shows how many pages watch each game,
+// over both gateways: 1, then 2 when a page on the other gateway joins,
+// then 1 again when that one leaves.
+func TestScoreboardShowsWatching(t *testing.T) {
+	gw := gateways(t, 2)
+	first := newBrowser(t)
+	first.open(gw[0].URL)
+	first.waitOpen("ws")
+	first.waitWatching("g1", 1)
+
+	second, closeSecond := first.tab()
+	second.open(gw[1].URL)
+	second.waitWatching("g1", 2)
+	first.waitWatching("g1", 2)
+	first.screenshot("two-watching")
+
+	closeSecond()
+	first.waitWatching("g1", 1)
+}
