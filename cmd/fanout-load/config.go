@@ -36,6 +36,7 @@ type loadConfig struct {
 	Interval time.Duration // between samples (progress and charts)
 	Report   string        // the HTML report's file; empty: none
 	Progress string        // auto, bar, lines or off
+	CPUProf  string        // a CPU profile of the load generator; empty: none
 }
 
 // transports are the names -transport accepts.
@@ -69,6 +70,7 @@ func parseLoad(args []string, fs *flag.FlagSet) (loadConfig, error) {
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed of the choice of topics and cuts (0: random)")
 	fs.DurationVar(&cfg.Interval, "interval", time.Second, "time between samples of the progress line and the charts")
 	fs.StringVar(&cfg.Report, "report", "fanout-load.html", "the HTML report to write (empty: none)")
+	fs.StringVar(&cfg.CPUProf, "cpuprofile", "", "write a CPU profile of fanout-load itself to this file (is the load generator the bottleneck?)")
 	fs.StringVar(&cfg.Progress, "progress", "auto", "live progress: auto (a bar on a terminal, else lines), bar, lines or off")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err

@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 )
@@ -60,7 +61,13 @@ func command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printError(stderr, "fanout-load", err)
 		return exitError
 	}
+	stopProfile, err := startProfile(cfg.CPUProf)
+	if err != nil {
+		printError(stderr, "fanout-load", err)
+		return exitError
+	}
 	r, err := run(ctx, cfg, stderr)
+	err = errors.Join(err, stopProfile())
 	if r != nil {
 		if werr := writeSummary(stdout, r); werr != nil {
 			err = errors.Join(err, werr)
@@ -125,4 +132,23 @@ func printError(w io.Writer, name string, err error) {
 		return
 	}
 	fmt.Fprintf(w, "%s: %v\n", name, err)
+}
+
+// startProfile starts a CPU profile to file, if one is named, and returns
+// the function that stops it.
+func startProfile(file string) (stop func() error, err error) {
+	if file == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return nil, errors.Join(err, f.Close())
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
