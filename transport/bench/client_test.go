@@ -31,6 +31,7 @@ type receiver struct {
 	last  uint64                // the last seq received
 	pacer atomic.Pointer[pacer] // set by the publisher while the client is quiet
 	lat   hist                  // publish->receive, of the paced messages
+	seen  atomic.Uint64         // last, for other goroutines
 	fail  func(error)           // reports a broken guarantee, once per run
 	ready chan struct{}         // closed when the subscription is confirmed
 	once  sync.Once
@@ -54,8 +55,10 @@ func (r *receiver) message(b []byte, now int64) bool {
 		}
 		r.last = seq
 		r.lat.record(now - t)
+		r.seen.Store(seq) // after the record: awaitQuiet then merges it
 	case kindSnapshot:
 		r.last = seq
+		r.seen.Store(seq)
 		r.markReady()
 	case kindSubscribed:
 		r.markReady()

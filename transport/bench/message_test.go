@@ -16,10 +16,20 @@ var clockBase = time.Now()
 // nanotime returns the monotonic time since clockBase.
 func nanotime() int64 { return int64(time.Since(clockBase)) }
 
+// padding, when set, pads every payload with a "p" field after "t", to
+// give the payloads a size (see BenchmarkQuietConnections). Benchmarks
+// that set it run one at a time and reset it.
+var padding []byte
+
 // appendPayload appends the published payload of a message sent at t.
 func appendPayload(b []byte, t int64) []byte {
 	b = append(b, `{"t":`...)
 	b = strconv.AppendInt(b, t, 10)
+	if len(padding) > 0 {
+		b = append(b, `,"p":"`...)
+		b = append(b, padding...)
+		b = append(b, '"')
+	}
 	return append(b, '}')
 }
 
@@ -28,7 +38,7 @@ func appendPayload(b []byte, t int64) []byte {
 const baselineEpoch = "baseline"
 
 // appendUpdate appends the baseline's wire message: the same JSON object
-// as transport.Encode writes for an update.
+// as protocol.Encode writes for an update.
 func appendUpdate(b []byte, seq uint64, t int64) []byte {
 	b = append(b, `{"type":"update","topic":"`+benchTopic+`","epoch":"`+baselineEpoch+`","seq":`...)
 	b = strconv.AppendUint(b, seq, 10)
