@@ -337,11 +337,12 @@ type Stats struct {
 	SlowConsumers     uint64 // subscribers ended with ErrSlowConsumer
 
 	// With a broker (Options.Broker); zero values without one.
-	BrokerErr  error  // the broker's Health: nil while it is reachable
-	Received   uint64 // publications received from the broker and delivered
-	Repairs    uint64 // gaps filled from the broker's history
-	Resets     uint64 // topics whose subscribers were reset: a gap history could not fill, or a new epoch
-	Reconnects uint64 // times the broker reported a lost and restored connection
+	BrokerErr    error  // the broker's Health: nil while it is reachable
+	Received     uint64 // publications received from the broker and delivered
+	Repairs      uint64 // gaps filled from the broker's history
+	Resets       uint64 // topics whose subscribers were reset: a gap history could not fill, or a new epoch
+	Reconnects   uint64 // times the broker reported a lost and restored connection
+	BrokerErrors uint64 // broker calls that failed: publishes, subscribes, recoveries
 }
 
 // Stats returns the hub's counters. It takes no lock that publishing

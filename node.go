@@ -64,6 +64,7 @@ type node struct {
 	repairs    atomic.Uint64
 	resets     atomic.Uint64
 	reconnects atomic.Uint64
+	errors     atomic.Uint64 // broker calls that failed
 }
 
 // brokerLink is the broker state of a topic; guarded by the topic's lock.
@@ -120,6 +121,7 @@ func (n *node) publish(name string, data, state []byte, withState bool) (Positio
 	defer cancel()
 	pos, err := n.b.Publish(ctx, name, data, state, retainLast)
 	if err != nil {
+		n.errors.Add(1)
 		return Position{}, fmt.Errorf("%w: %w", ErrBroker, err)
 	}
 	n.h.shardFor(name).published.Add(1)
@@ -157,6 +159,7 @@ func (n *node) bindUnlock(ctx context.Context, t *topic) error {
 	defer t.mu.Unlock()
 	l.binding = nil
 	if err != nil {
+		n.errors.Add(1)
 		l.stash, l.overflow = nil, false
 		call.err = fmt.Errorf("%w: %w", ErrBroker, err)
 		call.retry = ctx.Err() != nil
@@ -387,4 +390,5 @@ func (n *node) stats(st *Stats) {
 	st.Repairs = n.repairs.Load()
 	st.Resets = n.resets.Load()
 	st.Reconnects = n.reconnects.Load()
+	st.BrokerErrors = n.errors.Load()
 }

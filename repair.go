@@ -134,6 +134,7 @@ func (n *node) repair(t *topic) {
 		rec, err := n.b.Recover(ctx, t.name, from, max(t.cfg.HistorySize, 0))
 		cancel()
 		if err != nil {
+			n.errors.Add(1)
 			if !n.wait(retry) {
 				return // the hub is closing
 			}

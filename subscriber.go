@@ -42,6 +42,12 @@ type SubscriberOptions struct {
 	// OverflowDisconnect.
 	Overflow Overflow
 
+	// Meter, when set, counts the subscriber's subscriptions and the
+	// latency of its updates (see Meter), with those of the other
+	// subscribers given the same Meter: a transport handler gives one to
+	// all its connections. Nil counts nothing.
+	Meter *Meter
+
 	// OnReady, when set, is called each time the queue turns from empty to
 	// non-empty and once when the subscriber ends, in addition to the Ready
 	// channel being signalled. It runs on the publisher's goroutine while

@@ -115,7 +115,7 @@ func (t *topic) fanoutLocked(m *Message) (delivered, dropped uint64) {
 }
 
 func (t *topic) addLocked(sn *subscription) {
-	sn.sub.hub.occ.joinedLocked(t)
+	t.linkedLocked(sn)
 	sn.idx = len(t.subs)
 	t.subs = append(t.subs, sn)
 }
@@ -129,7 +129,7 @@ func (t *topic) removeLocked(sn *subscription) {
 }
 
 func (t *topic) removeAtLocked(i int) {
-	t.subs[i].sub.hub.occ.changedLocked(t)
+	t.unlinkedLocked(t.subs[i])
 	last := len(t.subs) - 1
 	t.subs[i].idx = -1
 	if i != last {
