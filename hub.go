@@ -109,9 +109,10 @@ type Hub struct {
 	shards []shard
 	mask   uint64
 
-	topics      atomic.Int64  // published topics held, over all shards (see topic.unpublished)
-	unpublished atomic.Int64  // unpublished topics held, over all shards
-	slow        atomic.Uint64 // subscribers ended by ErrSlowConsumer
+	topics      atomic.Int64           // published topics held, over all shards (see topic.unpublished)
+	unpublished atomic.Int64           // unpublished topics held, over all shards
+	epoch       atomic.Pointer[string] // the epoch new topics start in (see forgetLocked)
+	slow        atomic.Uint64          // subscribers ended by ErrSlowConsumer
 
 	closed atomic.Bool
 	stop   chan struct{} // closed by Close to stop the sweeper
@@ -178,6 +179,8 @@ func NewHub(opts Options) *Hub {
 	for i := range h.shards {
 		h.shards[i].topics = make(map[string]*topic)
 	}
+	epoch := NewEpoch()
+	h.epoch.Store(&epoch)
 	if opts.Broker != nil {
 		h.node = newNode(h)
 		opts.Broker.Bind(sink{h})
@@ -302,7 +305,7 @@ func (h *Hub) createTopic(sh *shard, name string, join bool) (*topic, error) {
 	if h.opts.TopicConfig != nil {
 		cfg = h.opts.TopicConfig(name)
 	}
-	fresh := &topic{name: name, epoch: NewEpoch(), cfg: cfg.withDefaults(), active: time.Now(), unpublished: join}
+	fresh := &topic{name: name, cfg: cfg.withDefaults(), active: time.Now(), unpublished: join}
 
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -321,6 +324,7 @@ func (h *Hub) createTopic(sh *shard, name string, join bool) (*topic, error) {
 		h.topics.Add(-1)
 		return nil, fmt.Errorf("%w: %d topics; raise Options.MaxTopics", ErrLimit, h.opts.MaxTopics)
 	}
+	fresh.epoch = *h.epoch.Load() // under sh.mu: see forgetLocked
 	sh.topics[name] = fresh
 	sh.peak = max(sh.peak, len(sh.topics))
 	return fresh, nil

@@ -58,6 +58,15 @@ func (h *Hub) dropIfVacant(t *topic) {
 }
 
 // forgetLocked removes t from its shard. Both locks are held.
+//
+// Every topic starts in the hub's current epoch (h.epoch), so that a
+// vacant topic that goes and comes back keeps its epoch: a client that
+// holds its position (epoch, 0) has lost nothing, and a long-poll client
+// is held rather than reset on every poll. A topic that had messages or
+// state takes its epoch with it: when it goes in the current epoch, the
+// hub moves to a new one before the name can be created again (creation
+// reads h.epoch under the same shard lock), so that positions of its
+// earlier life are never mistaken for ones of the next.
 func (h *Hub) forgetLocked(sh *shard, t *topic) {
 	t.dead = true
 	delete(sh.topics, t.name)
@@ -65,6 +74,10 @@ func (h *Hub) forgetLocked(sh *shard, t *topic) {
 		h.unpublished.Add(-1)
 	} else {
 		h.topics.Add(-1)
+	}
+	if cur := h.epoch.Load(); (t.seq > 0 || t.snap != nil) && t.epoch == *cur {
+		next := NewEpoch()
+		h.epoch.CompareAndSwap(cur, &next)
 	}
 }
 

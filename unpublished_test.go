@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -145,4 +146,44 @@ func TestUnpublishedTopicGoesWithLastSubscriber(t *testing.T) {
 	st := h.Stats()
 	assert.Equal(t, 1, st.Topics)
 	assert.Zero(t, st.UnpublishedTopics)
+}
+
+// TestVacantTopicKeepsItsEpoch: a topic that goes with its last
+// subscriber and comes back keeps its epoch, so that a client holding its
+// position (as a long-poll client does between polls) is neither reset
+// nor answered at once; a topic that had messages comes back in a new
+// epoch, so that positions of its earlier life are never served from the
+// next.
+func TestVacantTopicKeepsItsEpoch(t *testing.T) {
+	h := newHub(t, fanout.Options{IdleTopicTTL: time.Nanosecond})
+	ctx := context.Background()
+	join := func(from *fanout.Position) fanout.Delivery {
+		s := newSub(t, h, fanout.SubscriberOptions{})
+		if from == nil {
+			require.NoError(t, s.Subscribe(ctx, "t"))
+		} else {
+			require.NoError(t, s.Resume(ctx, "t", *from))
+		}
+		ds := drain(t, s)
+		require.NoError(t, s.Close())
+		if len(ds) == 0 {
+			return fanout.Delivery{}
+		}
+		require.Len(t, ds, 1)
+		return ds[0]
+	}
+	first := join(nil)
+	require.Equal(t, fanout.Snapshot, first.Kind)
+	require.Zero(t, h.Stats().Topics, "the vacant topic went")
+	pos := first.Position()
+	assert.Equal(t, fanout.Delivery{}, join(&pos), "resumed at its position: nothing to send, no reset")
+
+	pub, err := h.Publish("t", []byte(`1`))
+	require.NoError(t, err)
+	assert.Equal(t, pos.Epoch, pub.Epoch, "published in the epoch its subscribers hold")
+	h.Sweep() // the published topic goes (IdleTopicTTL)
+	require.Zero(t, h.Stats().Topics)
+	again := join(&pub)
+	assert.Equal(t, fanout.Reset, again.Kind, "its earlier life's position is not served from the next")
+	assert.NotEqual(t, pub.Epoch, again.Epoch)
 }
