@@ -19,11 +19,12 @@ const (
 	UnexpectedSnapshot             // a snapshot on a live or resumed subscription that skips updates
 	ResumeReset                    // a resume answered with a reset (only with -strict-resume)
 	Malformed                      // a message that is not the protocol's (bad JSON, missing fields, unknown topic)
+	EarlyOccupancy                 // an occupancy count before the subscription's first snapshot
 	numKinds
 )
 
 var kindNames = [numKinds]string{"gap", "duplicate", "order", "no-snapshot", "epoch-change",
-	"unexpected-snapshot", "resume-reset", "malformed"}
+	"unexpected-snapshot", "resume-reset", "malformed", "early-occupancy"}
 
 // String returns the kind's name as the summary prints it.
 func (k Kind) String() string {
@@ -44,8 +45,10 @@ type wireMsg struct {
 	Code    string          `json:"code"`
 	Reason  string          `json:"reason"`
 	Message string          `json:"message"`
+	Count   *int64          `json:"count"`
 
-	seq uint64 // where Seq points after parseMsg's fast path
+	seq   uint64 // where Seq points after parseMsg's fast path
+	count int64  // where Count points after parseMsg's fast path
 }
 
 // phase is where a topic's subscription is.
@@ -78,6 +81,7 @@ type outcome struct {
 	resumeReset  bool // the first message after a resume was a reset
 	serverError  string
 	unsubscribed bool
+	occupancy    bool // an occupancy count
 }
 
 // checker applies the protocol's rules to the messages of one client's
@@ -130,9 +134,11 @@ func (c *checker) check(m *wireMsg) outcome {
 		return outcome{unsubscribed: true, serverError: "unsubscribed:" + m.Reason}
 	case "error":
 		return outcome{serverError: "error:" + m.Code}
+	case "occupancy":
+		return c.occupancy(m)
 	case "snapshot", "update", "reset":
-	default:
-		return violation(Malformed, "unknown type %q", m.Type)
+	default: // clients ignore types they do not know (docs/protocol.md)
+		return outcome{serverError: fmt.Sprintf("ignored: type %.20q", m.Type)}
 	}
 	s := c.topics[m.Topic]
 	switch {
@@ -150,6 +156,22 @@ func (c *checker) check(m *wireMsg) outcome {
 		return c.reset(s, m)
 	}
 	return c.update(s, m)
+}
+
+// occupancy checks a topic's subscriber count: it is no part of the
+// topic's sequence, and comes after the subscription's first snapshot
+// (or its resume).
+func (c *checker) occupancy(m *wireMsg) outcome {
+	s := c.topics[m.Topic]
+	switch {
+	case s == nil:
+		return violation(Malformed, "occupancy of topic %q, not subscribed", m.Topic)
+	case m.Count == nil || *m.Count < 1:
+		return violation(Malformed, "occupancy of %q without a count of at least 1 (the client itself)", m.Topic)
+	case s.phase == fresh:
+		return violation(EarlyOccupancy, "occupancy of %q before its snapshot", m.Topic)
+	}
+	return outcome{occupancy: true}
 }
 
 func (c *checker) snapshot(s *topicState, m *wireMsg) outcome {

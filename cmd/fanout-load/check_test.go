@@ -47,7 +47,12 @@ func TestChecker(t *testing.T) {
 		{"snapshot at the position on resume", false, []step{{snap("E", 3), ok}, rejoin, {snap("E", 3), ok}}},
 		{"snapshot past the position on resume", false, []step{{snap("E", 3), ok}, rejoin, {snap("E", 5), UnexpectedSnapshot}}},
 		{"unknown topic", false, []step{{msg("snapshot", "b", "E", 1, false), Malformed}}},
-		{"unknown type", false, []step{{&wireMsg{Type: "hello"}, Malformed}}},
+		{"an unknown type is ignored", false, []step{{snap("E", 1), ok}, {&wireMsg{Type: "hello"}, ok}, {upd("E", 2), ok}}},
+		{"occupancy", false, []step{{snap("E", 1), ok}, {occ("a", 3), ok}, {upd("E", 2), ok}}},
+		{"occupancy on a resume", false, []step{{snap("E", 1), ok}, rejoin, {occ("a", 3), ok}, {upd("E", 2), ok}}},
+		{"occupancy before the snapshot", false, []step{{occ("a", 1), EarlyOccupancy}, {snap("E", 1), ok}}},
+		{"occupancy of another topic", false, []step{{snap("E", 1), ok}, {occ("b", 1), Malformed}}},
+		{"occupancy without a count", false, []step{{snap("E", 1), ok}, {&wireMsg{Type: "occupancy", Topic: "a"}, Malformed}}},
 		{"no epoch", false, []step{{&wireMsg{Type: "update", Topic: "a"}, Malformed}}},
 		{"update seq 0", false, []step{{snap("E", 0), ok}, {upd("E", 0), Malformed}}},
 		{"replies are not checked", false, []step{{&wireMsg{Type: "subscribed", Topic: "a"}, ok}, {&wireMsg{Type: "error", Code: "limit"}, ok}}},
@@ -71,6 +76,10 @@ func TestChecker(t *testing.T) {
 			}
 		})
 	}
+}
+
+func occ(topic string, n int64) *wireMsg {
+	return &wireMsg{Type: "occupancy", Topic: topic, Count: &n}
 }
 
 func seqOf(m *wireMsg) uint64 {

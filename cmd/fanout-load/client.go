@@ -151,6 +151,9 @@ func (c *client) handle(raw []byte, now time.Time) {
 	if o.resumeReset {
 		st.resumeReset.Add(1)
 	}
+	if o.occupancy {
+		st.occupancy.Add(1)
+	}
 	if o.serverError != "" {
 		st.fail(o.serverError)
 	}

@@ -52,6 +52,7 @@ type result struct {
 	Resets     uint64
 	Resumes    uint64
 	ResumeRst  uint64
+	Occupancy  uint64
 	Violations [numKinds]uint64
 	Examples   []example
 	Errors     map[string]uint64
@@ -142,7 +143,7 @@ func run(ctx context.Context, cfg loadConfig, progress io.Writer) (*result, erro
 		Started: started, PeakOpen: peak, Connects: st.connects.Load(),
 		Reconnects: st.reconnects.Load(), Cuts: st.cuts.Load(), Never: st.never.Load(), Msgs: st.msgs.Load(), Bytes: st.bytes.Load(),
 		Updates: st.updates.Load(), MarkedGaps: st.markedGaps.Load(), Resets: st.resets.Load(),
-		Resumes: st.resumes.Load(), ResumeRst: st.resumeReset.Load(), Errors: st.errors(),
+		Resumes: st.resumes.Load(), ResumeRst: st.resumeReset.Load(), Occupancy: st.occupancy.Load(), Errors: st.errors(),
 		Latency: st.lat.snapshot(), Samples: sp.all()}
 	for i := range r.Violations {
 		r.Violations[i] = st.violations[i].Load()

@@ -111,13 +111,13 @@ func TestMessageLimit(t *testing.T) {
 
 // TestScoreboard loads the scoreboard example's server, mounted in
 // process with its feed as examples/scoreboard runs it, over WebSocket and
-// SSE (it serves no long-poll): its topics keep state, and its payloads
-// carry no "ts". A game the feed has not put on the board yet is joined
+// SSE (it serves no long-poll): its topics keep state, its games' topics
+// push occupancy counts, and its payloads carry no "ts". A game the feed has not put on the board yet is joined
 // with a position-only snapshot, as the protocol says.
 func TestScoreboard(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	hub := fanout.NewHub(fanout.Options{})
+	hub := fanout.NewHub(fanout.Options{TopicConfig: game.TopicConfig}) // occupancy counts on the games
 	defer hub.Close()
 	ingest := game.NewIngester(hub, slog.New(slog.DiscardHandler))
 	feed := game.NewFeed(ingest, game.FeedOptions{Games: 3, Rate: 300, Seed: 7})
@@ -146,6 +146,7 @@ func TestScoreboard(t *testing.T) {
 	if r.Updates == 0 {
 		t.Error("no update received")
 	}
+	t.Logf("%d messages, %d updates, %d occupancy counts", r.Msgs, r.Updates, r.Occupancy)
 	if r.Latency.total() != 0 {
 		t.Errorf("%d latencies from payloads without ts", r.Latency.total())
 	}

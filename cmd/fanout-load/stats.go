@@ -24,6 +24,7 @@ type stats struct {
 	resets      atomic.Uint64 // resets applied
 	resumes     atomic.Uint64 // topics resumed without loss after a reconnection
 	resumeReset atomic.Uint64 // topics whose resume was answered with a reset
+	occupancy   atomic.Uint64 // occupancy counts received
 	violations  [numKinds]atomic.Uint64
 	lat         histogram
 

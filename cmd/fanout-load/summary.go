@@ -39,7 +39,7 @@ func summaryRows(r *result) []row {
 	}
 	rows = append(rows,
 		row{"resumes", fmt.Sprintf("%d topics resumed without loss, %d answered with a reset", r.Resumes, r.ResumeRst)},
-		row{"marked", fmt.Sprintf("%d updates marked gap, %d resets", r.MarkedGaps, r.Resets)},
+		row{"marked", fmt.Sprintf("%d updates marked gap, %d resets; %d occupancy counts", r.MarkedGaps, r.Resets, r.Occupancy)},
 	)
 	v := "none"
 	if n := r.violations(); n > 0 {

@@ -44,6 +44,13 @@ func parseMsg(b []byte, m *wireMsg) error {
 			}
 			m.seq = n
 			m.Seq = &m.seq
+		case "count":
+			n, ok := p.uint()
+			if !ok || n > 1<<62 {
+				return p.slow(m)
+			}
+			m.count = int64(n)
+			m.Count = &m.count
 		case "gap":
 			switch {
 			case p.literal("true"):
@@ -102,6 +109,8 @@ func internType(v []byte) string {
 		return "reset"
 	case "subscribed":
 		return "subscribed"
+	case "occupancy":
+		return "occupancy"
 	}
 	return string(v)
 }

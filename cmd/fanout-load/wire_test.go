@@ -24,6 +24,7 @@ func TestParseMsg(t *testing.T) {
 		`{"type":"update","topic":"t","epoch":"E","seq":null,"data":-1.5e3}`,
 		`{"type":"update","extra":{"nested":[{"deep":"}"}]},"topic":"t","epoch":"E","seq":3,"data":true}`,
 		`{}`,
+		`{"type":"occupancy","topic":"game:123","count":12408}`,
 		string(append(append([]byte(`{"type":"update","topic":"load:1","epoch":"E","seq":5,"data":`),
 			payload(nil, time.Now(), 5, 128)...), '}')),
 	}
@@ -39,7 +40,11 @@ func TestParseMsg(t *testing.T) {
 		if (got.Seq == nil) != (want.Seq == nil) || got.Seq != nil && *got.Seq != *want.Seq {
 			t.Errorf("parseMsg(%s): seq %v, want %v", s, got.Seq, want.Seq)
 		}
+		if (got.Count == nil) != (want.Count == nil) || got.Count != nil && *got.Count != *want.Count {
+			t.Errorf("parseMsg(%s): count %v, want %v", s, got.Count, want.Count)
+		}
 		got.Seq, want.Seq, got.seq, want.seq = nil, nil, 0, 0
+		got.Count, want.Count, got.count, want.count = nil, nil, 0, 0
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("parseMsg(%s) = %+v, want %+v", s, got, want)
 		}
