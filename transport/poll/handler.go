@@ -23,8 +23,9 @@ import (
 // A Handler is safe for concurrent use. Create one with NewHandler; the
 // zero value is not usable.
 type Handler struct {
-	hub  *fanout.Hub
-	opts Options
+	hub   *fanout.Hub
+	opts  Options
+	stats counters // what Stats reports
 
 	mu      sync.Mutex    // guards closing
 	closing bool          // Shutdown or Close began
@@ -77,7 +78,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, msg, status)
 		return
 	}
-	sub := h.hub.NewSubscriber(fanout.SubscriberOptions{QueueSize: h.opts.QueueSize, MaxSubscriptions: len(req.topics)})
+	sub := h.hub.NewSubscriber(fanout.SubscriberOptions{QueueSize: h.opts.QueueSize, MaxSubscriptions: len(req.topics), Meter: &h.stats.Meter})
 	defer sub.Close()
 	body, status, msg := h.answer(r.Context(), sub, req)
 	switch status {
@@ -120,6 +121,7 @@ func (h *Handler) answer(ctx context.Context, sub *fanout.Subscriber, req reques
 		if err != nil {
 			pe := protocol.FromError(err)
 			b = append(protocol.AppendError(b, pe, name, 0, false), ',')
+			h.stats.Rejected(pe.Code)
 			failures.Add(name, pe.Message)
 			failed++
 			unavailable = unavailable || pe.Code == transport.CodeUnavailable
@@ -179,6 +181,7 @@ func (h *Handler) drain(b []byte, sub *fanout.Subscriber) ([]byte, error) {
 		for _, d := range (*ds)[:n] {
 			b = append(append(b, protocol.Encode(d)...), ',')
 		}
+		h.stats.Meter.ObserveWrite((*ds)[:n], time.Now())
 		clear((*ds)[:n])
 		if err != nil || n < len(*ds) {
 			return b, err

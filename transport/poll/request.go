@@ -56,6 +56,7 @@ func (h *Handler) parse(r *http.Request) (req request, status int, msg string) {
 		}
 		if pe := protocol.AllowSubscribe(h.opts.Auth, r, name); pe != nil {
 			req.errors = append(protocol.AppendError(req.errors, pe, name, 0, false), ',')
+			h.stats.Rejected(pe.Code)
 			denials.Add(name, pe.Message)
 			continue
 		}

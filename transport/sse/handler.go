@@ -27,8 +27,9 @@ import (
 // A Handler is safe for concurrent use. Create one with NewHandler; the
 // zero value is not usable.
 type Handler struct {
-	hub  *fanout.Hub
-	opts Options
+	hub   *fanout.Hub
+	opts  Options
+	stats counters // what Stats reports
 
 	retry   []byte // the retry: line and the blank line that ends it
 	scratch sync.Pool

@@ -42,6 +42,7 @@ func (h *Handler) parse(r *http.Request) (req request, status int, msg string) {
 	for _, name := range distinct {
 		if pe := protocol.AllowSubscribe(h.opts.Auth, r, name); pe != nil {
 			req.pre = appendErrorEvent(req.pre, pe, name)
+			h.stats.Rejected(pe.Code)
 			denials.Add(name, pe.Message)
 			continue
 		}
@@ -82,6 +83,7 @@ func (s *stream) subscribe(r *http.Request, req request) (status int, msg string
 		}
 		pe := protocol.FromError(err)
 		s.pre = appendErrorEvent(s.pre, pe, name)
+		s.h.stats.Rejected(pe.Code)
 		failures.Add(name, pe.Message)
 		failed++
 		unavailable = unavailable || pe.Code == transport.CodeUnavailable
@@ -105,6 +107,7 @@ func (h *Handler) newStream(req request) *stream {
 		MaxSubscriptions: len(req.topics),
 		Overflow:         h.opts.Overflow,
 		OnReady:          s.trigger,
+		Meter:            &h.stats.Meter,
 	})
 	return s
 }

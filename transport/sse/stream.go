@@ -128,6 +128,7 @@ func (s *stream) flush() bool {
 		for _, d := range sc.ds[:n] {
 			b = s.appendDelivery(b, d)
 		}
+		s.h.stats.Meter.ObserveWrite(sc.ds[:n], time.Now())
 		clear(sc.ds[:n])
 		events = events || n > 0
 		if err != nil {
@@ -221,6 +222,7 @@ func (s *stream) finish() {
 	if conn != nil {
 		_ = conn.Close()
 	}
+	s.h.stats.Closed(endReason(s.sub.Err()))
 	_ = s.sub.Close()
 	s.h.unregister(s)
 }

@@ -82,6 +82,7 @@ func newConn(h *Handler, wsc *websocket.Conn, nc net.Conn, r *http.Request) *con
 		MaxSubscriptions: h.opts.MaxTopics,
 		Overflow:         h.opts.Overflow,
 		OnReady:          c.wake,
+		Meter:            &h.stats.Meter,
 	})
 	return c
 }
@@ -285,6 +286,7 @@ func (c *conn) subscribe(cmd protocol.Command) {
 }
 
 func (c *conn) replyError(pe *protocol.ProtocolError, cmd protocol.Command) {
+	c.h.stats.Rejected(pe.Code)
 	topic := cmd.Topic
 	if fanout.ValidTopic(topic, math.MaxInt) != nil {
 		topic = "" // do not echo what may be garbage
@@ -339,6 +341,7 @@ func (c *conn) close(code websocket.StatusCode) {
 	if !c.closing.CompareAndSwap(false, true) {
 		return
 	}
+	c.h.stats.Closed(closeName(code))
 	c.cancel()
 	_ = c.ws.Close(code, closeReason(code))
 }
@@ -347,6 +350,9 @@ func (c *conn) close(code websocket.StatusCode) {
 // network connection fails every read and write under way, including
 // those of a close handshake.
 func (c *conn) abort() {
+	if !c.closing.Load() {
+		c.h.stats.Closed(closeName(websocket.StatusAbnormalClosure))
+	}
 	c.closing.Store(true)
 	c.cancel()
 	_ = c.nc.Close()

@@ -42,6 +42,7 @@ import (
 type Handler struct {
 	hub    *fanout.Hub
 	opts   Options
+	stats  counters // what Stats reports
 	accept websocket.AcceptOptions
 
 	mu       sync.Mutex // guards the fields below

@@ -164,6 +164,7 @@ func (c *conn) append(w *writeBuf, ds []fanout.Delivery, limit int) bool {
 		}
 		w.frame = append(w.frame, b...)
 	}
+	c.h.stats.Meter.ObserveWrite(ds, time.Now())
 	return true
 }
 
