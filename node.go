@@ -74,6 +74,9 @@ type brokerLink struct {
 	repairing bool          // a repair is queued or running
 	settled   chan struct{} // closed when the repair ends; nil until a join waits for it
 	caughtUp  time.Time     // when a join last started a catch-up
+	catchUp   bool          // the repair queued or running is a join's catch-up: no loss was seen
+	behind    Position      // non-zero while the node's own stream is trusted to bring it up to there (see lagsLocked)
+	moved     chan struct{} // closed when the head moves; nil until a join waits for it
 	oldEpoch  string        // the topic's epoch before the broker's last change of epoch
 	stash     []Publication // received while binding or repairing, in order
 	overflow  bool          // publications were lost since the last recovery began
@@ -334,6 +337,20 @@ func (n *node) applyLocked(sh *shard, t *topic, p Publication, now time.Time) {
 	}
 	if dropped > 0 {
 		sh.dropped.Add(dropped)
+	}
+	t.link.movedLocked(t)
+}
+
+// movedLocked notes that t's head moved: it ends the wait for the node's
+// own stream once the stream has brought the head where the broker's was,
+// and wakes the joins waiting for the head (see catchUpUnlock).
+func (l *brokerLink) movedLocked(t *topic) {
+	if l.behind != (Position{}) && (t.epoch != l.behind.Epoch || t.seq >= l.behind.Seq) {
+		l.behind = Position{}
+	}
+	if l.moved != nil {
+		close(l.moved)
+		l.moved = nil
 	}
 }
 

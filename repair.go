@@ -28,53 +28,128 @@ func (n *node) repairLocked(t *topic) {
 // bug or a hostile one, cannot make a node query its broker more often.
 const minCatchUpInterval = 100 * time.Millisecond
 
-// catchUpUnlock brings the bound topic t up to the broker's head, for a
-// subscriber resuming from pos, a position this node has not reached (see
-// aheadLocked). It shares the repair under way, or starts one, at most one per
-// minCatchUpInterval (a join that comes sooner waits for the next), and
-// waits until it ends, pos is reached, the broker timeout passes (the join
-// then resets the subscriber) or ctx is done. The caller holds t's lock,
-// which catchUpUnlock releases.
+// catchUpUnlock brings the bound topic t up to pos, for a subscriber
+// resuming from pos, a position this node has not reached (see
+// aheadLocked). It shares the repair under way, or starts a catch-up, at
+// most one per minCatchUpInterval (a join that comes sooner waits for the
+// next), and waits until pos is reached, the catch-up shows that the
+// broker never had pos, the broker timeout passes (the join then resets
+// the subscriber) or ctx is done. The caller holds t's lock, which
+// catchUpUnlock releases.
+//
+// A catch-up that finds the node merely behind its own stream (see
+// lagsLocked) resets no one: the join waits for the stream, up to half the
+// broker timeout, and only then has the topic repaired from what the
+// broker holds, resetting the subscribers whose positions it no longer
+// covers.
 func (n *node) catchUpUnlock(ctx context.Context, t *topic, pos Position) error {
 	deadline := time.NewTimer(n.timeout)
 	defer deadline.Stop()
+	var lagUntil time.Time // bounds the wait for the node's own stream
 	l := t.link
-	for paused := false; ; paused = true {
+	caught, paused := false, false
+	for {
 		if t.dead || !l.bound || !l.aheadLocked(t, pos) {
 			t.mu.Unlock()
 			return nil
 		}
-		if since := time.Since(l.caughtUp); !l.repairing && since < minCatchUpInterval {
+		var wait <-chan struct{}
+		var lagC <-chan time.Time
+		switch since := time.Since(l.caughtUp); {
+		case l.repairing:
+			wait, caught = l.settledLocked(), true
+		case l.behind != (Position{}):
+			if lagUntil.IsZero() {
+				lagUntil = time.Now().Add(n.timeout / 2)
+			}
+			left := time.Until(lagUntil)
+			if left <= 0 {
+				n.stopWaitingLocked(t)
+				continue
+			}
+			wait, lagC = l.movedChanLocked(), time.After(left)
+		case caught:
+			t.mu.Unlock()
+			return nil // the broker's head was short of pos: the join resets
+		case since < minCatchUpInterval:
 			t.mu.Unlock()
 			if paused {
 				return nil // another join caught up while this one paused
 			}
+			paused = true
 			if done, err := await(ctx, n, deadline, time.After(minCatchUpInterval-since)); done {
 				return err
 			}
 			t.mu.Lock()
 			continue
-		}
-		if !l.repairing {
-			l.caughtUp = time.Now()
+		default:
+			l.caughtUp, l.catchUp = time.Now(), true
 			n.repairLocked(t)
+			wait, caught = l.settledLocked(), true
 		}
-		if l.settled == nil {
-			l.settled = make(chan struct{})
-		}
-		settled := l.settled
 		t.mu.Unlock()
-		_, err := await(ctx, n, deadline, settled)
-		return err
+		if done, err := awaitEither(ctx, n, deadline, wait, lagC); done {
+			return err
+		}
+		t.mu.Lock()
 	}
+}
+
+// stopWaitingLocked gives up waiting for t's own stream, which did not
+// bring the head up in time: t is repaired from what the broker holds.
+func (n *node) stopWaitingLocked(t *topic) {
+	l := t.link
+	if l.behind == (Position{}) || l.repairing {
+		return
+	}
+	l.behind = Position{}
+	n.repairLocked(t)
+}
+
+// settledLocked returns the channel closed when t's repair ends.
+func (l *brokerLink) settledLocked() <-chan struct{} {
+	if l.settled == nil {
+		l.settled = make(chan struct{})
+	}
+	return l.settled
+}
+
+// movedChanLocked returns the channel closed when t's head moves.
+func (l *brokerLink) movedChanLocked() <-chan struct{} {
+	if l.moved == nil {
+		l.moved = make(chan struct{})
+	}
+	return l.moved
+}
+
+// lagsLocked reports whether rec, the broker's answer to a catch-up,
+// shows t merely behind its own stream: the same epoch, a head further on,
+// history that no longer reaches back to t's head, and no publication
+// known to be lost. The node's stream, which has not yet delivered what
+// the broker has (a node paused, or busy), still will; installing rec
+// would reset every subscriber of t, who would then have lost nothing.
+func (l *brokerLink) lagsLocked(t *topic, rec Recovery) bool {
+	if !l.catchUp || l.overflow || rec.Head.Epoch != t.epoch || rec.Head.Seq <= t.seq {
+		return false
+	}
+	msgs := contiguous(rec)
+	return len(msgs) == 0 || msgs[0].Seq > t.seq+1
 }
 
 // await waits for ch, the deadline, the hub's closing or ctx. It reports
 // whether the wait ended otherwise than by ch, with ctx's error if ctx
 // ended it.
 func await[T any](ctx context.Context, n *node, deadline *time.Timer, ch <-chan T) (bool, error) {
+	return awaitEither[T, struct{}](ctx, n, deadline, ch, nil)
+}
+
+// awaitEither is await for two channels, either of which ends the wait
+// (a nil one never does).
+func awaitEither[T, U any](ctx context.Context, n *node, deadline *time.Timer, ch <-chan T, or <-chan U) (bool, error) {
 	select {
 	case <-ch:
+		return false, nil
+	case <-or:
 		return false, nil
 	case <-deadline.C:
 	case <-n.ctx.Done():
@@ -86,7 +161,7 @@ func await[T any](ctx context.Context, n *node, deadline *time.Timer, ch <-chan 
 
 // settleLocked ends t's repair and wakes the joins waiting for it.
 func (l *brokerLink) settleLocked() {
-	l.repairing = false
+	l.repairing, l.catchUp = false, false
 	if l.settled != nil {
 		close(l.settled)
 		l.settled = nil
@@ -145,7 +220,12 @@ func (n *node) repair(t *topic) {
 		t.mu.Lock()
 		done := t.dead
 		if !done {
-			n.installLocked(t, rec, mark, time.Now(), false)
+			if l.lagsLocked(t, rec) {
+				l.behind = rec.Head // the stream brings the rest: reset no one
+			} else {
+				n.installLocked(t, rec, mark, time.Now(), false)
+			}
+			l.catchUp = false // what follows, if anything, is a loss
 			done = !n.drainLocked(t, mark)
 		}
 		if done {
@@ -230,6 +310,8 @@ func (n *node) installLocked(t *topic, rec Recovery, mark int, now time.Time, in
 		}
 		i++
 	}
+	t.link.behind = Position{}
+	t.link.movedLocked(t)
 }
 
 // contiguous returns rec's messages when they are the history of its head
