@@ -104,10 +104,14 @@ func (b *bar) finish(sample) {
 	b.p.Wait()
 }
 
-// ms formats a latency in milliseconds, "-" for none.
+// ms formats a latency in milliseconds to three digits, or in seconds from
+// one second on; "-" for none.
 func ms(d time.Duration) string {
-	if d == 0 {
+	switch {
+	case d == 0:
 		return "-"
+	case d >= time.Second:
+		return fmt.Sprintf("%.2fs", d.Seconds())
 	}
 	return fmt.Sprintf("%.3gms", float64(d)/float64(time.Millisecond))
 }

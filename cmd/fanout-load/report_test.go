@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -91,49 +92,7 @@ func TestReportInChromium(t *testing.T) {
 		t.Fatalf("exit status %d\n%s%s", code, stdout.String(), stderr.String())
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1200),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(actx)
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex // guards errs
-		errs []string   // the page's exceptions and console errors
-	)
-	defer func() {
-		cancelTab()
-		cancelAlloc() // waits for the browser to exit
-		wg.Wait()
-	}()
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil { // start the browser now
-		t.Fatalf("start chromium: %v", err)
-	}
-	console := chromedp.Console(ctx)
-	wg.Go(func() {
-		for m, err := range console {
-			if err != nil {
-				return
-			}
-			t.Logf("page %s", m)
-			if m.Type == chromedp.ConsoleException || m.Type == "error" {
-				mu.Lock()
-				errs = append(errs, m.Text)
-				mu.Unlock()
-			}
-		}
-	})
+	ctx, pageErrors := newBrowser(t, exe)
 
 	// Every chart's container and the size of the canvas drawn in it.
 	const charts = `Array.from(document.querySelectorAll("div.item")).map(d => {
@@ -167,9 +126,64 @@ func TestReportInChromium(t *testing.T) {
 	if !strings.Contains(title, "no violation") {
 		t.Errorf("the title says %q", title)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(errs) > 0 {
+	if errs := pageErrors(); len(errs) > 0 {
 		t.Errorf("the page raised: %v", errs)
+	}
+}
+
+// newBrowser starts a headless Chromium with one tab for the test, which
+// closes it and waits for it at cleanup, and returns the tab and a
+// function that returns the page's exceptions and console errors so far.
+// Every wait in the tab ends within a minute.
+func newBrowser(t *testing.T, exe string) (context.Context, func() []string) {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 1200),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex // guards errs
+		errs []string   // the page's exceptions and console errors
+	)
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() {
+		cancel()
+		cancelTab()
+		cancelAlloc() // waits for the browser to exit
+		wg.Wait()
+	})
+	if err := chromedp.Do(ctx); err != nil { // start the browser now
+		t.Fatalf("start chromium: %v", err)
+	}
+	console := chromedp.Console(ctx)
+	wg.Go(func() {
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			t.Logf("page %s", m)
+			if m.Type == chromedp.ConsoleException || m.Type == "error" {
+				mu.Lock()
+				errs = append(errs, m.Text)
+				mu.Unlock()
+			}
+		}
+	})
+
+	return ctx, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(errs)
 	}
 }

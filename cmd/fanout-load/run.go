@@ -69,6 +69,22 @@ func (r *result) violations() uint64 {
 	return n
 }
 
+// newLoadRun returns what a run's clients share, starting now. Its HTTP
+// client speaks HTTP/1.1, one connection per client as browsers have;
+// CloseIdleConnections must end the run.
+func newLoadRun(cfg loadConfig) *loadRun {
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: cfg.Clients + 16,
+		IdleConnTimeout:     30 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
+	}
+	base := strings.TrimSuffix(cfg.URL, "/")
+	return &loadRun{cfg: cfg, st: newStats(), start: time.Now(), http: &http.Client{Transport: tr},
+		wsURL: wsURL(base, cfg.WSPath), sseURL: base + cfg.SSEPath, pollURL: base + cfg.PollPath,
+		limit: make(chan struct{})}
+}
+
 // errNoConnection says that no client could connect.
 var errNoConnection = errors.New("fanout-load: no connection could be opened")
 
@@ -80,17 +96,8 @@ func run(ctx context.Context, cfg loadConfig, progress io.Writer) (*result, erro
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConnsPerHost: cfg.Clients + 16,
-		IdleConnTimeout:     30 * time.Second,
-		TLSHandshakeTimeout: 10 * time.Second,
-	}
-	defer tr.CloseIdleConnections()
-	base := strings.TrimSuffix(cfg.URL, "/")
-	l := &loadRun{cfg: cfg, st: newStats(), start: time.Now(), http: &http.Client{Transport: tr},
-		wsURL: wsURL(base, cfg.WSPath), sseURL: base + cfg.SSEPath, pollURL: base + cfg.PollPath,
-		limit: make(chan struct{})}
+	l := newLoadRun(cfg)
+	defer l.http.CloseIdleConnections()
 
 	cpu0, _ := usage()
 	ctx, cancel := context.WithCancel(ctx)
@@ -138,23 +145,29 @@ func run(ctx context.Context, cfg loadConfig, progress io.Writer) (*result, erro
 	prog.finish(last)
 
 	cpu1, _ := usage()
+	r := l.result(sp.all(), peak, started, rampEnd.Sub(l.start), cpu1-cpu0)
+	if r.Connects == 0 {
+		return r, errNoConnection
+	}
+	return r, nil
+}
+
+// result gathers what the run's clients counted, once they have ended.
+func (l *loadRun) result(samples []sample, peak int64, started int, rampTime, cpu time.Duration) *result {
 	st := l.st
-	r := &result{CPU: cpu1 - cpu0, Config: cfg, Start: l.start, Elapsed: time.Since(l.start), RampTime: rampEnd.Sub(l.start),
-		Started: started, PeakOpen: peak, Connects: st.connects.Load(),
-		Reconnects: st.reconnects.Load(), Cuts: st.cuts.Load(), Never: st.never.Load(), Msgs: st.msgs.Load(), Bytes: st.bytes.Load(),
-		Updates: st.updates.Load(), MarkedGaps: st.markedGaps.Load(), Resets: st.resets.Load(),
-		Resumes: st.resumes.Load(), ResumeRst: st.resumeReset.Load(), Occupancy: st.occupancy.Load(), Errors: st.errors(),
-		Latency: st.lat.snapshot(), Samples: sp.all()}
+	r := &result{Config: l.cfg, Start: l.start, Elapsed: time.Since(l.start), RampTime: rampTime,
+		Started: started, PeakOpen: peak, CPU: cpu, Samples: samples, Latency: st.lat.snapshot(),
+		Connects: st.connects.Load(), Reconnects: st.reconnects.Load(), Cuts: st.cuts.Load(),
+		Never: st.never.Load(), Msgs: st.msgs.Load(), Bytes: st.bytes.Load(), Updates: st.updates.Load(),
+		MarkedGaps: st.markedGaps.Load(), Resets: st.resets.Load(), Resumes: st.resumes.Load(),
+		ResumeRst: st.resumeReset.Load(), Occupancy: st.occupancy.Load(), Errors: st.errors()}
 	for i := range r.Violations {
 		r.Violations[i] = st.violations[i].Load()
 	}
 	st.mu.Lock()
 	r.Examples = append([]example(nil), st.examples...)
 	st.mu.Unlock()
-	if r.Connects == 0 {
-		return r, errNoConnection
-	}
-	return r, nil
+	return r
 }
 
 // ramp starts the clients at cfg.Ramp per second until all are started,
