@@ -67,9 +67,11 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(url strin
 	if err != nil {
 		return err
 	}
-	hub := fanout.NewHub(fanout.Options{TopicConfig: game.TopicConfig})
+	var in *game.Ingester // set before the server starts: the hub asks it which games exist
+	hub := fanout.NewHub(fanout.Options{TopicConfig: game.TopicConfig, TopicExists: func(topic string) bool { return in.Exists(topic) }})
 	defer hub.Close()
-	feed := game.NewFeed(game.NewIngester(hub, log), game.FeedOptions{Games: cfg.games, Rate: cfg.rate})
+	in = game.NewIngester(hub, log)
+	feed := game.NewFeed(in, game.FeedOptions{Games: cfg.games, Rate: cfg.rate})
 	srv := game.NewServer(hub, game.ServerOptions{})
 
 	ready(pageURL(cfg.addr, ln.Addr()))

@@ -76,9 +76,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(url strin
 	if err != nil {
 		return err
 	}
-	hub := fanout.NewHub(fanout.Options{TopicConfig: market.TopicConfig})
+	var mkt *market.Market // set before the server starts: the hub asks it which topics exist
+	hub := fanout.NewHub(fanout.Options{TopicConfig: market.TopicConfig, TopicExists: func(topic string) bool { return mkt.Exists(topic) }})
 	defer hub.Close()
-	mkt := market.New(hub, cfg.instruments, cfg.seed)
+	mkt = market.New(hub, cfg.instruments, cfg.seed)
 	srv := market.NewServer(hub)
 
 	ready(pageURL(cfg.addr, ln.Addr()))

@@ -17,7 +17,7 @@ import (
 const IndexTopic = "game-updates:index"
 
 // Topic returns the topic of the game id: "game-updates:<id>".
-func Topic(id string) string { return "game-updates:" + id }
+func Topic(id string) string { return topicPrefix + id }
 
 // MaxGames bounds the games an Ingester holds.
 const MaxGames = 64

@@ -65,6 +65,7 @@ type Market struct {
 	rng    *rand.Rand
 	list   []Instrument
 	quotes []*Quote
+	topics map[string]bool // the market's topics; read-only after New
 }
 
 // New returns a market of n instruments with made-up symbols, drawn from
@@ -82,8 +83,19 @@ func New(hub *fanout.Hub, n int, seed uint64) *Market {
 		m.list = append(m.list, Instrument{Sym: sym, Name: m.name()})
 		m.quotes = append(m.quotes, &Quote{Sym: sym, Price: price, Open: price, High: price, Low: price, Hist: []float64{price}})
 	}
+	m.topics = map[string]bool{IndexTopic: true}
+	for _, inst := range m.list {
+		m.topics[QuoteTopic(inst.Sym)] = true
+	}
 	return m
 }
+
+// Exists reports whether topic is one of the market's: the index or an
+// instrument's quotes. It is safe for concurrent use: the server passes it
+// as the hub's Options.TopicExists, so that a client naming an instrument
+// that does not exist is answered not_found and the hub holds nothing for
+// it.
+func (m *Market) Exists(topic string) bool { return m.topics[topic] }
 
 // PublishAll publishes the index and every instrument's quote.
 func (m *Market) PublishAll() error {

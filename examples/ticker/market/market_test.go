@@ -106,3 +106,15 @@ func TestMarketRunStopsWithItsContext(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestMarketExists(t *testing.T) {
+	hub := fanout.NewHub(fanout.Options{})
+	defer hub.Close()
+	m := market.New(hub, 3, 1)
+	assert.True(t, m.Exists(market.IndexTopic))
+	for _, inst := range m.Instruments() {
+		assert.True(t, m.Exists(market.QuoteTopic(inst.Sym)), inst.Sym)
+	}
+	assert.False(t, m.Exists(market.QuoteTopic("NOPE")))
+	assert.False(t, m.Exists("NOPE"))
+}

@@ -71,7 +71,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(url strin
 		_ = br.Close()
 		return err
 	}
-	hub := fanout.NewHub(fanout.Options{Broker: br, TopicConfig: game.TopicConfig})
+	// The games are published by whichever gateway runs the feed: this one
+	// cannot know which exist, but refuses names no feed can publish.
+	hub := fanout.NewHub(fanout.Options{Broker: br, TopicConfig: game.TopicConfig, TopicExists: game.WellFormed})
 	defer hub.Close()
 	srv := game.NewServer(hub, game.ServerOptions{})
 
