@@ -66,13 +66,14 @@ func quietDuration() time.Duration {
 // system), and what each connection holds after the traffic (B/conn, live
 // heap and stacks after two GCs; goroutines/conn), for fanout and the
 // baseline, WebSocket and SSE. The measurement runs once per
-// sub-benchmark and -count, at its first call: ns/op means nothing.
+// sub-benchmark and -count, at its first call (b.N == 1): ns/op means
+// nothing.
 func BenchmarkQuietConnections(b *testing.B) {
 	for _, impl := range []string{implFanout, implBaseline} {
 		for _, transport := range []string{transportWS, transportSSE} {
 			var m *quietCost
 			b.Run(fmt.Sprintf("impl=%s/transport=%s", impl, transport), func(b *testing.B) {
-				if m == nil {
+				if m == nil || b.N == 1 { // once per -count: each starts at b.N == 1
 					n := quietConns()
 					needFiles(b, n)
 					c, err := measureQuiet(impl, transport, n, quietDuration())
