@@ -6,12 +6,12 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/internal/protocol"
 	"github.com/fanout-go/fanout/transport"
+	"github.com/fanout-go/fanout/transport/internal/conns"
 )
 
 // Handler serves long-polls of a hub's topics. It is an http.Handler;
@@ -25,16 +25,21 @@ import (
 type Handler struct {
 	hub   *fanout.Hub
 	opts  Options
-	stats counters // what Stats reports
+	stats counters         // what Stats reports
+	adm   *conns.Admission // requests being served: Shutdown and Close wait for them
+	pool  sync.Pool        // *[]fanout.Delivery of QueueSize
 
-	mu      sync.Mutex    // guards closing
-	closing bool          // Shutdown or Close began
-	stop    chan struct{} // closed when closing begins: answer held requests
+	mu      sync.Mutex            // guards the fields below
+	closing bool                  // Shutdown or Close began
+	stop    chan struct{}         // closed when closing begins: answer held requests
+	cut     bool                  // the requests are cut: cut those that come
+	serving map[*serving]struct{} // the requests being served
+}
 
-	closed atomic.Bool   // closing, readable without mu
-	served atomic.Int64  // requests being served
-	idle   chan struct{} // signalled when served drops to zero while closing
-	pool   sync.Pool     // *[]fanout.Delivery of QueueSize
+// serving is one request being served, for cutting it at once.
+type serving struct {
+	rc     *http.ResponseController
+	cancel context.CancelFunc
 }
 
 // NewHandler returns a handler serving long-polls of hub's topics. It
@@ -42,10 +47,11 @@ type Handler struct {
 func NewHandler(hub *fanout.Hub, opts Options) *Handler {
 	opts = opts.withDefaults()
 	h := &Handler{
-		hub:  hub,
-		opts: opts,
-		stop: make(chan struct{}),
-		idle: make(chan struct{}, 1),
+		hub:     hub,
+		opts:    opts,
+		adm:     conns.NewAdmission(opts.MaxHeld, opts.MaxPerClient, opts.ClientKey),
+		stop:    make(chan struct{}),
+		serving: make(map[*serving]struct{}),
 	}
 	h.pool.New = func() any {
 		ds := make([]fanout.Delivery, 64)
@@ -55,7 +61,7 @@ func NewHandler(hub *fanout.Hub, opts Options) *Handler {
 }
 
 // Len returns the number of requests being served, most of them held.
-func (h *Handler) Len() int { return int(h.served.Load()) }
+func (h *Handler) Len() int { return h.adm.Len() }
 
 // retryAfter is the Retry-After of a 503 answer, in seconds.
 const retryAfter = 5
@@ -68,11 +74,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "fanout: use GET to poll", http.StatusMethodNotAllowed)
 		return
 	}
-	if !h.admit() {
+	ticket, refusal := h.adm.Admit(r)
+	switch refusal {
+	case conns.PerClient:
+		unavailable(w, "fanout: too many polls from this client at once; poll again later")
+		return
+	case conns.Full, conns.Closing:
 		unavailable(w, "fanout: too many polls, or the server is shutting down; poll again later")
 		return
 	}
-	defer h.leave()
+	defer h.adm.Release(ticket)
+	sv := &serving{rc: http.NewResponseController(w)}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	sv.cancel = cancel
+	h.track(sv)
+	defer h.untrack(sv)
+
 	req, status, msg := h.parse(r)
 	if status != http.StatusOK {
 		http.Error(w, msg, status)
@@ -80,12 +98,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sub := h.hub.NewSubscriber(fanout.SubscriberOptions{QueueSize: h.opts.QueueSize, MaxSubscriptions: len(req.topics), Meter: &h.stats.Meter})
 	defer sub.Close()
-	body, status, msg := h.answer(r.Context(), sub, req)
+	body, status, msg := h.answer(ctx, sub, req)
 	switch status {
 	case http.StatusOK:
 		header := w.Header()
 		header.Set("Content-Type", "application/json")
 		header.Set("Cache-Control", "no-store")
+		h.armWrite(sv)
 		_, _ = w.Write(body)
 	case http.StatusServiceUnavailable:
 		unavailable(w, msg)
@@ -171,15 +190,23 @@ func (h *Handler) hold(ctx context.Context, b []byte, sub *fanout.Subscriber) ([
 	return b, nil
 }
 
-// drain appends every queued message to b, comma-terminated. It returns
-// the error that ended sub, if it ended.
+// drain appends the queued messages to b, comma-terminated, up to
+// Options.MaxUnsentBytes (at least one message): what does not fit is
+// left, and the client's next poll resumes it from the last message it
+// got. It returns the error that ended sub, if it ended.
 func (h *Handler) drain(b []byte, sub *fanout.Subscriber) ([]byte, error) {
 	ds := h.pool.Get().(*[]fanout.Delivery)
 	defer h.pool.Put(ds)
+	start := len(b)
 	for {
 		n, err := sub.Drain(*ds)
 		for _, d := range (*ds)[:n] {
-			b = append(append(b, protocol.Encode(d)...), ',')
+			enc := protocol.Encode(d)
+			if len(b) > start && len(b)-start+len(enc) > h.opts.MaxUnsentBytes {
+				clear((*ds)[:n])
+				return b, nil // full: the rest waits for the next poll
+			}
+			b = append(append(b, enc...), ',')
 		}
 		h.stats.Meter.ObserveWrite((*ds)[:n], time.Now())
 		clear((*ds)[:n])
@@ -189,62 +216,86 @@ func (h *Handler) drain(b []byte, sub *fanout.Subscriber) ([]byte, error) {
 	}
 }
 
-// admit counts a request in, unless the handler is closing or full.
-func (h *Handler) admit() bool {
-	// Count first, then look: Shutdown sets closed, then waits for the
-	// count, so a request it does not wait for sees closed.
-	if h.served.Add(1) > int64(h.opts.MaxHeld) || h.closed.Load() {
-		h.leave()
-		return false
-	}
-	return true
-}
-
-func (h *Handler) leave() {
-	if h.served.Add(-1) == 0 && h.closed.Load() {
-		select {
-		case h.idle <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// beginClose stops accepting requests and releases the held ones.
-func (h *Handler) beginClose() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !h.closing {
-		h.closing = true
-		h.closed.Store(true)
-		close(h.stop)
-	}
-}
-
 // Shutdown stops accepting polls (new requests are answered 503) and
 // answers every held request at once, with what has arrived for it
 // (usually an empty array), so that the client polls again, elsewhere.
-// It waits until every request has been answered or ctx is done, and
-// then returns ctx.Err(). It may be called more than once, and with
-// Close.
+// It waits until every request has been answered. If ctx is done first,
+// it cuts the requests still being served (their answers fail, and the
+// clients poll again), waits for them to return, which they do at once,
+// and returns ctx.Err(). It may be called more than once, and with Close.
 func (h *Handler) Shutdown(ctx context.Context) error {
 	h.beginClose()
-	for h.served.Load() > 0 {
-		select {
-		case <-h.idle:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	// Several calls may wait at once, and leave sends a single wake-up:
-	// pass it on.
-	select {
-	case h.idle <- struct{}{}:
-	default:
+	if err := h.adm.Wait(ctx); err != nil {
+		h.cutAll()
+		_ = h.adm.Wait(context.Background())
+		return err
 	}
 	return nil
 }
 
-// Close is Shutdown without a deadline: it answers every held request at
-// once and waits until all are answered. It is idempotent and returns
-// nil.
-func (h *Handler) Close() error { return h.Shutdown(context.Background()) }
+// Close stops accepting polls and cuts every request being served at
+// once: a held request's answer, and an answer a client is slow to take,
+// fail, and the clients poll again. It waits for the requests to return,
+// which they do at once. It is idempotent and returns nil.
+func (h *Handler) Close() error {
+	h.beginClose()
+	h.cutAll()
+	_ = h.adm.Wait(context.Background())
+	return nil
+}
+
+// beginClose stops accepting requests and releases the held ones.
+func (h *Handler) beginClose() {
+	h.adm.Close()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.closing {
+		h.closing = true
+		close(h.stop)
+	}
+}
+
+// track adds sv to the requests being served; once they are cut, it cuts
+// sv at once.
+func (h *Handler) track(sv *serving) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.serving[sv] = struct{}{}
+	if h.cut {
+		sv.cutNow()
+	}
+}
+
+func (h *Handler) untrack(sv *serving) {
+	h.mu.Lock()
+	delete(h.serving, sv)
+	h.mu.Unlock()
+}
+
+// armWrite sets the write deadline of sv's answer, Options.WriteTimeout
+// from now, unless sv is cut (its deadline is in the past and stays so).
+// A ResponseWriter without deadlines leaves the write unbounded.
+func (h *Handler) armWrite(sv *serving) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.cut {
+		_ = sv.rc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
+	}
+}
+
+// cutAll cuts every request being served, and those to come.
+func (h *Handler) cutAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cut = true
+	for sv := range h.serving {
+		sv.cutNow()
+	}
+}
+
+// cutNow ends the request's hub calls and fails its write: a deadline in
+// the past fails the write under way and those to come.
+func (sv *serving) cutNow() {
+	sv.cancel()
+	_ = sv.rc.SetWriteDeadline(time.Unix(1, 0))
+}

@@ -1,6 +1,7 @@
 package poll
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/fanout-go/fanout"
@@ -24,6 +25,32 @@ type Options struct {
 	// answered 503 with Retry-After. Zero means 10000.
 	MaxHeld int
 
+	// MaxPerClient, when positive, bounds the requests of one client
+	// served at once, the client being named by ClientKey; beyond it
+	// requests are answered 503 with Retry-After, so that one client
+	// cannot hold all of MaxHeld. Zero means no limit per client.
+	MaxPerClient int
+
+	// ClientKey names the client of a request for MaxPerClient. Nil means
+	// the host of r.RemoteAddr, which is right only when clients connect
+	// directly: behind a proxy or load balancer every request has the
+	// proxy's address (supply a key from a header the proxy sets, such as
+	// the first hop of X-Forwarded-For, and trust it only from the proxy),
+	// and behind a NAT (offices, mobile carriers) many users share one
+	// address (a limit on it refuses them together; key by an
+	// authenticated user instead).
+	ClientKey func(r *http.Request) string
+
+	// WriteTimeout bounds the write of an answer: a client that does not
+	// take it in time is cut, and the answer's memory released. Zero
+	// means 10s.
+	WriteTimeout time.Duration
+
+	// MaxUnsentBytes bounds one answer's body, in bytes: the messages
+	// that do not fit (one always does) wait for the next poll, which
+	// resumes from the last message the client got. Zero means 1 MiB.
+	MaxUnsentBytes int
+
 	// MaxTopics bounds the topics of one request; a request naming more
 	// is answered 400. Zero means 100.
 	MaxTopics int
@@ -36,9 +63,11 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	defaultHoldTimeout = 25 * time.Second
-	defaultMaxHeld     = 10000
-	defaultMaxTopics   = 100
+	defaultHoldTimeout    = 25 * time.Second
+	defaultMaxHeld        = 10000
+	defaultMaxTopics      = 100
+	defaultWriteTimeout   = 10 * time.Second
+	defaultMaxUnsentBytes = 1 << 20
 )
 
 func (o Options) withDefaults() Options {
@@ -50,6 +79,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxTopics <= 0 {
 		o.MaxTopics = defaultMaxTopics
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = defaultWriteTimeout
+	}
+	if o.MaxUnsentBytes <= 0 {
+		o.MaxUnsentBytes = defaultMaxUnsentBytes
 	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = fanout.DefaultQueueSize

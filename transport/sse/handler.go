@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/transport/internal/conns"
 )
 
 // Handler serves Server-Sent Events streams of a hub's topics. It is an
@@ -39,10 +40,10 @@ type Handler struct {
 	closing   bool // Shutdown or Close began: refuse new streams
 	hbStarted bool // the heartbeat goroutine runs
 
-	closed atomic.Bool   // closing, readable without mu
-	conns  atomic.Int64  // streams admitted and not yet finished
-	active atomic.Int64  // goroutines running handler code: ServeHTTP calls and writers
-	idle   chan struct{} // signalled when active drops to zero while closing
+	closed atomic.Bool      // closing, readable without mu
+	adm    *conns.Admission // streams admitted and not yet finished
+	active atomic.Int64     // goroutines running handler code: ServeHTTP calls and writers
+	idle   chan struct{}    // signalled when active drops to zero while closing
 
 	stopHB   chan struct{} // closed to stop the heartbeat goroutine
 	hbDone   chan struct{} // closed when the heartbeat goroutine exits
@@ -60,6 +61,7 @@ func NewHandler(hub *fanout.Hub, opts Options) *Handler {
 		idle:    make(chan struct{}, 1),
 		stopHB:  make(chan struct{}),
 		hbDone:  make(chan struct{}),
+		adm:     conns.NewAdmission(opts.MaxConnections, opts.MaxPerClient, opts.ClientKey),
 	}
 	h.retry = fmt.Appendf(nil, "retry: %d\n\n", opts.Retry.Milliseconds())
 	h.scratch.New = func() any { return &scratch{out: make([]byte, 0, 4096)} }
@@ -67,7 +69,7 @@ func NewHandler(hub *fanout.Hub, opts Options) *Handler {
 }
 
 // Len returns the number of streams open.
-func (h *Handler) Len() int { return int(h.conns.Load()) }
+func (h *Handler) Len() int { return h.adm.Len() }
 
 // ServeHTTP serves one stream. See docs/protocol.md for the request, the
 // events and the status codes.
@@ -88,12 +90,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, msg, status)
 		return
 	}
-	if h.conns.Add(1) > int64(h.opts.MaxConnections) {
-		h.conns.Add(-1)
+	ticket, refusal := h.adm.Admit(r)
+	switch refusal {
+	case conns.PerClient:
+		unavailable(w, "fanout: too many event streams from this client; close one, or reconnect later")
+		return
+	case conns.Full, conns.Closing:
 		unavailable(w, "fanout: too many event streams; reconnect later")
 		return
 	}
-	s := h.newStream(req)
+	s := h.newStream(req, ticket)
 	if !h.register(s) {
 		s.finish()
 		unavailable(w, "fanout: the server is shutting down; reconnect later")
@@ -144,7 +150,7 @@ func (h *Handler) unregister(s *stream) {
 	h.mu.Lock()
 	delete(h.streams, s)
 	h.mu.Unlock()
-	h.conns.Add(-1)
+	h.adm.Release(s.ticket)
 }
 
 // leave ends a goroutine's run in handler code.

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/fanout-go/fanout/transport/internal/conns"
 )
 
 // serveHijacked serves s on a connection taken over from the HTTP server:
@@ -17,6 +19,7 @@ import (
 // and it spares the chunk framing on every write.
 func (s *stream) serveHijacked(conn net.Conn, header http.Header) {
 	_ = conn.SetDeadline(time.Time{}) // clear the server's deadlines
+	conns.SetSendBuffer(conn, s.h.opts.SendBuffer)
 	if !s.attach(conn) {
 		return
 	}

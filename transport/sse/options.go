@@ -1,6 +1,7 @@
 package sse
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/fanout-go/fanout"
@@ -46,6 +47,47 @@ type Options struct {
 	// take the bytes in time is disconnected. Zero means 10s.
 	WriteTimeout time.Duration
 
+	// MaxLag bounds how long a message may wait for a stream that does
+	// not keep up: when the oldest message not yet written to the stream
+	// is older than MaxLag (counted from its publication, or from the
+	// stream's start for a snapshot or a resume's replay), the stream
+	// ends, and the browser reconnects and resumes. A write that blocks
+	// past that point is cut. Zero means 10s; a negative value disables
+	// the check.
+	MaxLag time.Duration
+
+	// MaxUnsentBytes bounds how far a stream may fall behind, in bytes:
+	// counted from the moment its queue was last empty, the bytes of the
+	// events its writer took from the queue while it never caught up.
+	// Beyond it the stream ends (and resumes). A stream that keeps up
+	// empties its queue at every write and never nears it. Zero means 16
+	// MiB; a negative value disables the check.
+	MaxUnsentBytes int
+
+	// SendBuffer caps the kernel send buffer (SO_SNDBUF) of each stream
+	// the handler takes over (HTTP/1.1), in bytes, so that a client that
+	// stops reading is found by the limits above within a bounded amount
+	// of kernel memory (the kernel otherwise grows it to megabytes on a
+	// fast link; Linux doubles the value given). Zero means 128 KiB; a
+	// negative value leaves the kernel's.
+	SendBuffer int
+
+	// MaxPerClient, when positive, bounds the streams of one client, named
+	// by ClientKey; a request beyond it is answered 503 with Retry-After,
+	// so that one client cannot take all of MaxConnections. Zero means no
+	// limit per client.
+	MaxPerClient int
+
+	// ClientKey names the client of a request for MaxPerClient. Nil means
+	// the host of r.RemoteAddr, which is right only when clients connect
+	// directly: behind a proxy or load balancer every request has the
+	// proxy's address (supply a key from a header the proxy sets, such as
+	// the first hop of X-Forwarded-For, and trust it only from the proxy),
+	// and behind a NAT (offices, mobile carriers) many users share one
+	// address (a limit on it refuses them together; key by an
+	// authenticated user instead).
+	ClientKey func(r *http.Request) string
+
 	// MaxBatchBytes bounds what one write carries: everything queued is
 	// written at once up to this many bytes (plus one event). Zero means
 	// 64 KiB.
@@ -60,6 +102,9 @@ const (
 	defaultMaxConnections = 10000
 	defaultWriteTimeout   = 10 * time.Second
 	defaultMaxBatchBytes  = 64 << 10
+	defaultMaxLag         = 10 * time.Second
+	defaultMaxUnsentBytes = 16 << 20
+	defaultSendBuffer     = 128 << 10
 )
 
 func (o Options) withDefaults() Options {
@@ -84,5 +129,17 @@ func (o Options) withDefaults() Options {
 	if o.MaxBatchBytes <= 0 {
 		o.MaxBatchBytes = defaultMaxBatchBytes
 	}
+	o.MaxLag = orDefault(o.MaxLag, defaultMaxLag)
+	o.MaxUnsentBytes = orDefault(o.MaxUnsentBytes, defaultMaxUnsentBytes)
+	o.SendBuffer = orDefault(o.SendBuffer, defaultSendBuffer)
 	return o
+}
+
+// orDefault returns def for zero, v otherwise: a negative v, which turns
+// a bound off, is kept.
+func orDefault[T int | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
 }

@@ -3,10 +3,12 @@ package sse
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/internal/protocol"
 	"github.com/fanout-go/fanout/transport"
+	"github.com/fanout-go/fanout/transport/internal/conns"
 )
 
 // request is an accepted stream request.
@@ -98,8 +100,9 @@ func (s *stream) subscribe(r *http.Request, req request) (status int, msg string
 }
 
 // newStream returns a stream for req, its cursor set from req.cursor.
-func (h *Handler) newStream(req request) *stream {
-	s := &stream{h: h, cur: newCursor(req.topics)}
+func (h *Handler) newStream(req request, ticket conns.Ticket) *stream {
+	s := &stream{h: h, cur: newCursor(req.topics), ticket: ticket, started: time.Now()}
+	s.lag = conns.NewLag(h.opts.MaxLag, h.opts.MaxUnsentBytes)
 	s.state.Store(stRunning) // the request's goroutine is the first writer
 	s.cur.decode(req.cursor)
 	s.sub = h.hub.NewSubscriber(fanout.SubscriberOptions{

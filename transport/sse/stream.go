@@ -9,6 +9,7 @@ import (
 
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/internal/protocol"
+	"github.com/fanout-go/fanout/transport/internal/conns"
 )
 
 // Bits of stream.state.
@@ -30,9 +31,14 @@ type stream struct {
 	// heartbeat goroutine serves only those streams.
 	hijacked atomic.Bool
 
+	ticket  conns.Ticket // the stream's admission
+	started time.Time    // when the stream subscribed: what it queued then is undelivered since
+
 	// Owned by the writer (the goroutine that set stRunning).
-	cur cursor
-	pre []byte // bytes to write before the next events: head, retry, errors
+	lag   conns.Lag // how far the writer is behind
+	since time.Time // when the oldest message of the batch being built became undelivered
+	cur   cursor
+	pre   []byte // bytes to write before the next events: head, retry, errors
 	// runFn is s.runAsync, bound by the first trigger that starts a
 	// writer: "go s.runAsync()" would allocate a closure at every start.
 	runFn func()
@@ -125,6 +131,12 @@ func (s *stream) flush() bool {
 	ok, events := true, false
 	for {
 		n, err := s.sub.Drain(sc.ds[:])
+		if n > 0 && s.lagging(sc.ds[:n]) {
+			clear(sc.ds[:n])
+			sc.out = b
+			return false // a slow consumer: the stream ends, and resumes
+		}
+		at := len(b)
 		for _, d := range sc.ds[:n] {
 			b = s.appendDelivery(b, d)
 		}
@@ -135,12 +147,17 @@ func (s *stream) flush() bool {
 			ok = false
 			break
 		}
+		if s.lag.Took(len(b)-at, n < len(sc.ds)) {
+			sc.out = b
+			return false
+		}
 		if len(b) >= s.h.opts.MaxBatchBytes {
 			if s.send(b) != nil {
 				sc.out = b
 				return false
 			}
 			b = b[:0]
+			s.since = time.Time{}
 		}
 		if n < len(sc.ds) {
 			break
@@ -149,11 +166,24 @@ func (s *stream) flush() bool {
 	if len(b) > 0 && s.send(b) != nil {
 		ok = false
 	}
+	s.since = time.Time{}
 	if events {
 		s.wrote.Store(true)
 	}
 	sc.out = b
 	return ok && s.state.Load()&stEnding == 0
+}
+
+// lagging reports whether the stream, which has just taken ds from its
+// queue, lags beyond Options.MaxLag: the oldest event it has not written
+// yet is too old. It records when that event became undelivered, for the
+// write deadline (see send).
+func (s *stream) lagging(ds []fanout.Delivery) bool {
+	since := conns.Since(ds, s.started)
+	if s.since.IsZero() || since.Before(s.since) {
+		s.since = since
+	}
+	return s.lag.Over(time.Now(), s.since)
 }
 
 func (h *Handler) putScratch(sc *scratch) {
@@ -176,9 +206,14 @@ func (s *stream) appendDelivery(b []byte, d fanout.Delivery) []byte {
 	return appendEvent(b, &s.cur, d.Kind.String(), protocol.Encode(d))
 }
 
-// send writes b to the client within WriteTimeout.
+// send writes b to the client within WriteTimeout, and before the oldest
+// event it carries exceeds MaxLag.
 func (s *stream) send(b []byte) error {
-	deadline := time.Now().Add(s.h.opts.WriteTimeout)
+	now := time.Now()
+	deadline := s.lag.Deadline(now, s.since, s.h.opts.WriteTimeout)
+	if deadline.Sub(now) < minWriteTime {
+		deadline = now.Add(minWriteTime)
+	}
 	if s.conn != nil {
 		_ = s.conn.SetWriteDeadline(deadline)
 		_, err := s.conn.Write(b)
@@ -190,6 +225,10 @@ func (s *stream) send(b []byte) error {
 	}
 	return s.rc.Flush()
 }
+
+// minWriteTime is the least time a write is given, also when the event
+// it carries is about to exceed MaxLag.
+const minWriteTime = 100 * time.Millisecond
 
 // end ends the stream gracefully: its writer writes what is queued, then
 // closes it.

@@ -17,6 +17,7 @@ import (
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/internal/protocol"
 	"github.com/fanout-go/fanout/transport"
+	"github.com/fanout-go/fanout/transport/internal/conns"
 )
 
 // conn is one WebSocket connection: its subscriber, its reading loop (on a
@@ -39,6 +40,7 @@ type conn struct {
 	closeAt atomic.Int32 // a close code the writer sends after the pending replies, 0 for none
 	ending  atomic.Bool  // the reading loop ended: the subscriber is closed by us
 	broken  atomic.Bool  // a write failed: the writer stops writing
+	joined  atomic.Int64 // when the latest subscribe began, in Unix nanoseconds (see conns.Since)
 
 	// Writer state; see writer.go.
 	state   atomic.Int32  // writerIdle, writerRunning or writerDead
@@ -46,6 +48,8 @@ type conn struct {
 	writes  sync.WaitGroup
 	writeFn func()      // c.write, made once
 	timer   *time.Timer // write deadline, armed around each write; set once by the first writer
+	lag     conns.Lag   // how far the writer is behind; owned by the writer
+	since   time.Time   // when the oldest message of the frame being built became undelivered; owned by the writer
 
 	mu        sync.Mutex // guards the fields below
 	replies   []byte     // control replies waiting for the writer, separated by '\n'
@@ -75,7 +79,10 @@ func newConn(h *Handler, wsc *websocket.Conn, nc net.Conn, r *http.Request) *con
 		c.r = r.WithContext(c.ctx) // else not kept: a request holds 1 to 2 KiB
 	}
 	c.srv, _ = r.Context().Value(http.ServerContextKey).(*http.Server)
-	c.limit = newBucket(h.opts.CommandRate, h.opts.CommandBurst, time.Now())
+	now := time.Now()
+	c.limit = newBucket(h.opts.CommandRate, h.opts.CommandBurst, now)
+	c.joined.Store(now.UnixNano())
+	c.lag = conns.NewLag(h.opts.MaxLag, h.opts.MaxUnsentBytes)
 	wsc.SetReadLimit(h.opts.ReadLimit)
 	c.sub = h.hub.NewSubscriber(fanout.SubscriberOptions{
 		QueueSize:        h.opts.QueueSize,
@@ -269,6 +276,7 @@ func (c *conn) subscribe(cmd protocol.Command) {
 		c.replyError(pe, cmd)
 		return
 	}
+	c.joined.Store(time.Now().UnixNano()) // what it queues is undelivered from now
 	// A fresh subscribe starts with the topic's snapshot (null data when
 	// it keeps none), so that every topic has a position the client can
 	// resume from, even before its first update.

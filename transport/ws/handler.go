@@ -29,6 +29,7 @@ import (
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/internal/protocol"
 	"github.com/fanout-go/fanout/transport"
+	"github.com/fanout-go/fanout/transport/internal/conns"
 )
 
 // A Handler is an http.Handler that upgrades requests to WebSocket
@@ -45,14 +46,15 @@ type Handler struct {
 	stats  counters // what Stats reports
 	accept websocket.AcceptOptions
 
-	mu       sync.Mutex // guards the fields below
-	conns    map[*conn]struct{}
-	admitted int           // requests admitted and not yet finished, upgraded or not
-	closing  bool          // Shutdown or Close started: refuse new requests
-	hurry    chan struct{} // closed by Close: stop pacing, close the rest now
-	closed   bool          // hurry is closed
+	// adm counts the admitted requests: ServeHTTP calls past admission,
+	// then their connections' goroutines. Shutdown and Close wait for it.
+	adm *conns.Admission
 
-	wg sync.WaitGroup // admitted requests: ServeHTTP calls past admission, then their connections' goroutines
+	mu      sync.Mutex // guards the fields below
+	conns   map[*conn]struct{}
+	closing bool          // Shutdown or Close started: refuse new requests
+	hurry   chan struct{} // closed by Close: stop pacing, close the rest now
+	closed  bool          // hurry is closed
 }
 
 // NewHandler returns a handler serving hub's topics with opts.
@@ -66,6 +68,7 @@ func NewHandler(hub *fanout.Hub, opts Options) *Handler {
 			InsecureSkipVerify: opts.InsecureSkipVerify,
 			CompressionMode:    opts.CompressionMode,
 		},
+		adm:   conns.NewAdmission(opts.MaxConnections, opts.MaxPerClient, opts.ClientKey),
 		conns: make(map[*conn]struct{}),
 		hurry: make(chan struct{}),
 	}
@@ -83,15 +86,20 @@ func NewHandler(hub *fanout.Hub, opts Options) *Handler {
 // connection and is logged to the http.Server's ErrorLog (or the log
 // package's standard logger), as net/http does for a handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !h.admit() {
+	ticket, refusal := h.adm.Admit(r)
+	if refusal != conns.Admitted {
 		w.Header().Set("Retry-After", "5")
-		http.Error(w, "fanout: the server is at capacity or shutting down; retry later", http.StatusServiceUnavailable)
+		msg := "fanout: the server is at capacity or shutting down; retry later"
+		if refusal == conns.PerClient {
+			msg = "fanout: too many connections from this client; close one, or retry later"
+		}
+		http.Error(w, msg, http.StatusServiceUnavailable)
 		return
 	}
 	started := false
 	defer func() {
 		if !started {
-			h.release()
+			h.adm.Release(ticket)
 		}
 	}()
 
@@ -113,19 +121,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return // Accept has answered the request
 	}
+	conns.SetSendBuffer(hw.conn, h.opts.SendBuffer)
 	c := newConn(h, wsc, hw.conn, r)
 	if code := h.register(c); code != 0 {
 		c.close(code) // Shutdown or Close began during the upgrade
 	}
 	started = true
-	go h.run(c) // releases the admission when the connection ends
+	go h.run(c, ticket) // releases the admission when the connection ends
 }
 
-// run serves c on a goroutine that h.wg counts (from admit), until the
-// connection closes. A panic is logged and ends the connection, whose
-// teardown has run by then.
-func (h *Handler) run(c *conn) {
-	defer h.release()
+// run serves c on a goroutine that h.adm counts (from its admission),
+// until the connection closes. A panic is logged and ends the connection,
+// whose teardown has run by then.
+func (h *Handler) run(c *conn, ticket conns.Ticket) {
+	defer h.adm.Release(ticket)
 	defer h.unregister(c)
 	defer func() {
 		if v := recover(); v != nil {
@@ -133,24 +142,6 @@ func (h *Handler) run(c *conn) {
 		}
 	}()
 	c.serve()
-}
-
-func (h *Handler) admit() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closing || h.admitted >= h.opts.MaxConnections {
-		return false
-	}
-	h.admitted++
-	h.wg.Add(1)
-	return true
-}
-
-func (h *Handler) release() {
-	h.mu.Lock()
-	h.admitted--
-	h.mu.Unlock()
-	h.wg.Done()
 }
 
 // register adds c to the open connections. Once Shutdown or Close has
@@ -201,25 +192,18 @@ const drainTick = 50 * time.Millisecond
 // error. A later Shutdown waits for the connections to end; Close during a
 // Shutdown closes the remaining connections at once with 1001.
 func (h *Handler) Shutdown(ctx context.Context) error {
-	conns, first := h.startClosing()
+	open, first := h.startClosing()
 	var closers sync.WaitGroup
 	defer closers.Wait()
 	if first {
-		h.drain(ctx, &closers, conns)
+		h.drain(ctx, &closers, open)
 	}
-	done := make(chan struct{})
-	go func() {
-		h.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
+	if err := h.adm.Wait(ctx); err != nil {
 		h.closeNow()
-		<-done
-		return ctx.Err()
+		_ = h.adm.Wait(context.Background()) // the connections are cut: they end at once
+		return err
 	}
+	return nil
 }
 
 // closeGrace bounds how long Close waits for close handshakes before it
@@ -254,7 +238,7 @@ func (h *Handler) Close() error {
 		h.closeNow()
 		<-done
 	}
-	h.wg.Wait()
+	_ = h.adm.Wait(context.Background())
 	return nil
 }
 
@@ -265,6 +249,7 @@ func (h *Handler) startClosing() (conns []*conn, first bool) {
 	defer h.mu.Unlock()
 	first = !h.closing
 	h.closing = true
+	h.adm.Close()
 	return h.snapshotLocked(), first
 }
 

@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/coder/websocket"
@@ -18,6 +19,9 @@ const (
 	DefaultWriteTimeout   = 10 * time.Second
 	DefaultPingInterval   = 30 * time.Second
 	DefaultMaxConnections = 10000
+	DefaultMaxLag         = 10 * time.Second
+	DefaultMaxUnsentBytes = 16 << 20
+	DefaultSendBuffer     = 128 << 10
 )
 
 // maxInvalid is how many invalid commands in a row (malformed or with an
@@ -95,6 +99,49 @@ type Options struct {
 	// DefaultMaxConnections (10000).
 	MaxConnections int
 
+	// MaxLag bounds how long a message may wait for a connection that
+	// does not keep up: when the oldest message not yet written to the
+	// connection is older than MaxLag (counted from its publication, or
+	// from the connection's latest subscribe for a snapshot or a
+	// resume's replay), the connection is closed with
+	// transport.CloseSlowConsumer (4000) and its client resumes. A write
+	// that blocks past that point is cut. Zero means DefaultMaxLag (10s);
+	// a negative value disables the check.
+	MaxLag time.Duration
+
+	// MaxUnsentBytes bounds how far a connection may fall behind, in
+	// bytes: counted from the moment its queue was last empty, the bytes
+	// of the messages its writer took from the queue while it never caught
+	// up. Beyond it the connection is closed with 4000. A connection that
+	// keeps up empties its queue at every write and never nears it. Zero
+	// means DefaultMaxUnsentBytes (16 MiB); a negative value disables the
+	// check.
+	MaxUnsentBytes int
+
+	// SendBuffer caps the kernel send buffer (SO_SNDBUF) of each
+	// connection, in bytes, so that a client that stops reading is found
+	// by the limits above within a bounded amount of kernel memory (the
+	// kernel otherwise grows it to megabytes on a fast link; Linux
+	// doubles the value given). Zero means DefaultSendBuffer (128 KiB); a
+	// negative value leaves the kernel's.
+	SendBuffer int
+
+	// MaxPerClient, when positive, bounds the connections of one client,
+	// named by ClientKey; a request beyond it is refused before the
+	// upgrade with HTTP 503 and Retry-After, so that one client cannot
+	// take all of MaxConnections. Zero means no limit per client.
+	MaxPerClient int
+
+	// ClientKey names the client of a request for MaxPerClient. Nil means
+	// the host of r.RemoteAddr, which is right only when clients connect
+	// directly: behind a proxy or load balancer every request has the
+	// proxy's address (supply a key from a header the proxy sets, such as
+	// the first hop of X-Forwarded-For, and trust it only from the proxy),
+	// and behind a NAT (offices, mobile carriers) many users share one
+	// address (a limit on it refuses them together; key by an
+	// authenticated user instead).
+	ClientKey func(r *http.Request) string
+
 	// OriginPatterns, InsecureSkipVerify and CompressionMode are passed to
 	// websocket.AcceptOptions: by default only same-host origins may
 	// connect, and permessage-deflate is off.
@@ -131,5 +178,17 @@ func (o Options) withDefaults() Options {
 	if o.MaxConnections <= 0 {
 		o.MaxConnections = DefaultMaxConnections
 	}
+	o.MaxLag = orDefault(o.MaxLag, DefaultMaxLag)
+	o.MaxUnsentBytes = orDefault(o.MaxUnsentBytes, DefaultMaxUnsentBytes)
+	o.SendBuffer = orDefault(o.SendBuffer, DefaultSendBuffer)
 	return o
+}
+
+// orDefault returns def for zero, v otherwise: a negative v, which turns
+// a bound off, is kept.
+func orDefault[T int | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/coder/websocket"
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/internal/protocol"
+	"github.com/fanout-go/fanout/transport"
+	"github.com/fanout-go/fanout/transport/internal/conns"
 )
 
 // States of a connection's writer.
@@ -106,22 +108,45 @@ func (c *conn) flush(w *writeBuf) {
 			c.closeFor(err)
 			return
 		}
-		ok := c.append(w, w.ds[:n], limit)
+		if n > 0 && c.lagging(w, n) {
+			clear(w.ds[:n])
+			c.close(transport.CloseSlowConsumer)
+			return
+		}
+		taken, ok := c.append(w, w.ds[:n], limit)
 		clear(w.ds[:n]) // do not keep messages alive from the pool
 		if !ok {
+			return
+		}
+		if c.lag.Took(taken, n < len(w.ds)) {
+			c.close(transport.CloseSlowConsumer)
 			return
 		}
 		if n == len(w.ds) && len(w.frame) < limit {
 			continue // more may be queued: fill the frame first
 		}
 		if len(w.frame) == 0 {
+			c.since = time.Time{}
 			return
 		}
 		if !c.send(w.frame) {
 			return
 		}
 		w.frame = w.frame[:0]
+		c.since = time.Time{}
 	}
+}
+
+// lagging reports whether the connection, which has just taken n messages
+// from its queue into w.ds, lags beyond Options.MaxLag: the oldest message
+// it has not written yet is too old. It records when that message became
+// undelivered, for the write deadline (see send).
+func (c *conn) lagging(w *writeBuf, n int) bool {
+	since := conns.Since(w.ds[:n], time.Unix(0, c.joined.Load()))
+	if c.since.IsZero() || since.Before(c.since) {
+		c.since = since
+	}
+	return c.lag.Over(time.Now(), c.since)
 }
 
 // takeReplies moves the pending control replies into the frame.
@@ -142,20 +167,21 @@ func (c *conn) takeReplies(w *writeBuf) {
 }
 
 // append adds the encodings of ds to the frame, writing the frame out
-// whenever the next message would not fit. It reports false when a write
-// failed.
-func (c *conn) append(w *writeBuf, ds []fanout.Delivery, limit int) bool {
+// whenever the next message would not fit. It returns the bytes of the
+// encodings, and false when a write failed.
+func (c *conn) append(w *writeBuf, ds []fanout.Delivery, limit int) (taken int, ok bool) {
 	for _, d := range ds {
 		b := protocol.Encode(d)
+		taken += len(b)
 		if len(w.frame) > 0 && len(w.frame)+1+len(b) > limit {
 			if !c.send(w.frame) {
-				return false
+				return taken, false
 			}
 			w.frame = w.frame[:0]
 		}
 		if len(w.frame) == 0 && len(b) >= limit {
 			if !c.send(b) { // the shared encoding, not copied
-				return false
+				return taken, false
 			}
 			continue
 		}
@@ -165,13 +191,15 @@ func (c *conn) append(w *writeBuf, ds []fanout.Delivery, limit int) bool {
 		w.frame = append(w.frame, b...)
 	}
 	c.h.stats.Meter.ObserveWrite(ds, time.Now())
-	return true
+	return taken, true
 }
 
-// send writes one text frame within WriteTimeout. On failure it marks the
-// connection broken and aborts it, so that the reading loop ends.
+// send writes one text frame within WriteTimeout, and before the oldest
+// message it carries exceeds MaxLag. On failure it marks the connection
+// broken and aborts it, so that the reading loop ends.
 func (c *conn) send(p []byte) bool {
-	timeout := c.h.opts.WriteTimeout
+	now := time.Now()
+	timeout := max(c.lag.Deadline(now, c.since, c.h.opts.WriteTimeout).Sub(now), minWriteTime)
 	if c.timer == nil {
 		c.timer = time.AfterFunc(timeout, c.writeTimedOut)
 	} else {
@@ -186,6 +214,10 @@ func (c *conn) send(p []byte) bool {
 	}
 	return true
 }
+
+// minWriteTime is the least time a write is given, also when the message
+// it carries is about to exceed MaxLag.
+const minWriteTime = 100 * time.Millisecond
 
 // writeTimedOut aborts a connection whose write took longer than
 // WriteTimeout.
