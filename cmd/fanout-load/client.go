@@ -118,8 +118,10 @@ func (c *client) opened() {
 
 func (c *client) closed() { c.load.st.open.Add(-1) }
 
-// handle checks one protocol message received at now.
-func (c *client) handle(raw []byte, now time.Time) {
+// handle checks one protocol message received at now. event is the SSE
+// event's name, which must be the message's type; empty for the other
+// transports.
+func (c *client) handle(raw []byte, event string, now time.Time) {
 	st := c.load.st
 	st.msgs.Add(1)
 	st.bytes.Add(uint64(len(raw)))
@@ -128,6 +130,9 @@ func (c *client) handle(raw []byte, now time.Time) {
 	if err := parseMsg(raw, &m); err != nil {
 		st.violate(now.Sub(c.load.start), c.id, Malformed, fmt.Sprintf("%v: %.80s", err, raw))
 		return
+	}
+	if event != "" && event != m.Type {
+		st.violate(now.Sub(c.load.start), c.id, Malformed, fmt.Sprintf("event %.20q holds a message of type %.20q", event, m.Type))
 	}
 	o := c.chk.check(&m)
 	if o.violated {

@@ -30,7 +30,9 @@ func (f *faultyServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/events":
 		w.Header().Set("Content-Type", "text/event-stream")
 		for i, m := range f.script {
-			fmt.Fprintf(w, "id: %d\nevent: message\ndata: %s\n\n", i, m)
+			var h struct{ Type string }
+			_ = json.Unmarshal([]byte(m), &h)
+			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", i, h.Type, m)
 		}
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()

@@ -36,7 +36,7 @@ func (c *client) pollSession(ctx context.Context) (opened bool, err error) {
 		now := time.Now()
 		failed := false
 		for _, m := range msgs {
-			c.handle(m, now)
+			c.handle(m, "", now)
 			failed = failed || isError(m)
 		}
 		if failed { // a topic refused: poll again after a backoff, not at once

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -43,7 +44,7 @@ func (c *client) sseSession(ctx context.Context) (bool, error) {
 func (c *client) readEvents(br *bufio.Reader) error {
 	var (
 		data, line []byte
-		id         string
+		id, event  string
 		hasID      bool
 	)
 	for {
@@ -61,12 +62,12 @@ func (c *client) readEvents(br *bufio.Reader) error {
 		line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
 		if len(line) == 0 { // the end of an event
 			if len(data) > 0 {
-				c.handle(data, time.Now())
+				c.handle(data, cmp.Or(event, "message"), time.Now())
 			}
 			if hasID {
 				c.lastID = id
 			}
-			data, hasID = data[:0], false
+			data, hasID, event = data[:0], false, ""
 			continue
 		}
 		if line[0] == ':' { // a comment: the heartbeat
@@ -82,6 +83,17 @@ func (c *client) readEvents(br *bufio.Reader) error {
 			data = append(data, value...)
 		case "id":
 			id, hasID = string(value), true
+		case "event":
+			event = eventName(value)
 		}
 	}
+}
+
+// eventName returns an SSE event's name, without allocating for the
+// protocol's types.
+func eventName(v []byte) string {
+	if t := internType(v); t != string(v) || len(v) == 0 {
+		return t
+	}
+	return string(v)
 }

@@ -48,7 +48,7 @@ func (c *client) wsSession(ctx context.Context) (bool, error) {
 		}
 		for line := range bytes.SplitSeq(b, []byte("\n")) {
 			if len(line) > 0 {
-				c.handle(line, now)
+				c.handle(line, "", now)
 			}
 		}
 	}
