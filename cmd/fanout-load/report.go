@@ -169,7 +169,12 @@ func connectionsChart(samples []sample, clients int) *charts.Line {
 }
 
 func latencyOverTimeChart(samples []sample) *charts.Line {
-	msOf := func(d time.Duration) any { return float64(d.Microseconds()) / 1000 }
+	msOf := func(d time.Duration) any {
+		if d == 0 {
+			return "-" // no latency in the interval: a hole in the line, not a zero
+		}
+		return float64(d.Microseconds()) / 1000
+	}
 	return lineChart("latencyTime", "Latency over time", "ms", samples, map[string]func(sample) any{
 		"p50": func(s sample) any { return msOf(s.P50) },
 		"p99": func(s sample) any { return msOf(s.P99) },

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"os"
 	"os/exec"
@@ -129,6 +130,30 @@ func TestReportInChromium(t *testing.T) {
 	if errs := pageErrors(); len(errs) > 0 {
 		t.Errorf("the page raised: %v", errs)
 	}
+	screenshot(t, ctx)
+}
+
+// screenshot saves the page as fanout-load-report.png in $ARTIFACTS_DIR,
+// or in the test's temporary directory, for people to look at; tests
+// never compare pixels.
+func screenshot(t *testing.T, ctx context.Context) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Logf("screenshot: %v", err)
+		return
+	}
+	dir := cmp.Or(os.Getenv("ARTIFACTS_DIR"), t.TempDir())
+	file := filepath.Join(dir, "fanout-load-report.png")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Logf("screenshot: %v", err)
+		return
+	}
+	if err := os.WriteFile(file, png, 0o644); err != nil {
+		t.Logf("screenshot: %v", err)
+		return
+	}
+	t.Logf("screenshot: %s", file)
 }
 
 // newBrowser starts a headless Chromium with one tab for the test, which

@@ -138,7 +138,7 @@ func run(ctx context.Context, cfg loadConfig, progress io.Writer) (*result, erro
 	hold.Stop()
 	stopSampler()
 	samplerWG.Wait()
-	last := sp.take(time.Now()) // before the connections close
+	last := sp.final(time.Now(), cfg.Interval) // before the connections close
 	peak = max(peak, last.Open)
 	cancel()
 	clients.Wait()

@@ -118,6 +118,18 @@ func (sp *sampler) take(now time.Time) sample {
 	return s
 }
 
+// final records the sample that ends the run, unless the previous one is
+// less than half of interval old: a sample of a sliver of time would show
+// its rates as noise. It returns the run's last sample.
+func (sp *sampler) final(now time.Time, interval time.Duration) sample {
+	if len(sp.all()) > 0 && now.Sub(sp.prevAt) < interval/2 {
+		s := sp.last()
+		s.Open, s.Violations = sp.st.open.Load(), sp.st.totalViolations()
+		return s
+	}
+	return sp.take(now)
+}
+
 // last returns the latest sample, or the zero one.
 func (sp *sampler) last() sample {
 	sp.mu.Lock()
