@@ -1,8 +1,10 @@
 // Command gateway is one node of a multi-node scoreboard: a fanout.Hub
 // whose Options.Broker is a Redis broker, serving the scoreboard page,
-// /fanout.js, /ws and /events. With -feed it also runs the simulated feed,
-// publishing through the hub and so through Redis; every gateway on the
-// same Redis shows the same scores with the same (epoch, seq).
+// /fanout.js, /ws, /events and /poll, and /readyz for the load balancer in
+// front (200 while it serves, 503 from the moment SIGTERM starts the
+// drain). With -feed it also runs the simulated feed, publishing through
+// the hub and so through Redis; every gateway on the same Redis shows the
+// same scores with the same (epoch, seq).
 //
 //	redis-server --port 6379 --save '' --appendonly no &
 //	go run ./example/gateway -addr localhost:8080 -feed
