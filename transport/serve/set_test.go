@@ -227,7 +227,8 @@ func TestCloseIsIdempotent(t *testing.T) {
 	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/ws", nil)
 	require.NoError(t, err)
 	defer c.CloseNow()
-	go func() { _, _, _ = c.Read(ctx) }() // ends when the server closes the connection
+	read := make(chan error, 1)
+	go func() { _, _, err := c.Read(ctx); read <- err }() // ends when the server closes the connection
 	errs := make(chan error, 2)
 	for range 2 {
 		go func() { errs <- set.Close() }()
@@ -235,5 +236,6 @@ func TestCloseIsIdempotent(t *testing.T) {
 	for range 2 {
 		assert.NoError(t, <-errs)
 	}
+	assert.Error(t, <-read, "Close closed the connection")
 	assert.False(t, errors.Is(set.Shutdown(ctx), context.DeadlineExceeded), "nothing left to drain")
 }
