@@ -36,7 +36,7 @@ func parseServe(args []string, fs *flag.FlagSet) (serveConfig, error) {
 	fs.Float64Var(&cfg.Rate, "rate", 4, "messages per second on each topic")
 	fs.IntVar(&cfg.Topics, "topics", 1, "topics to publish on")
 	fs.StringVar(&cfg.Pattern, "topic-pattern", "load:%d", "topic names, %d running from 1 to -topics")
-	fs.IntVar(&cfg.Size, "size", 128, "payload size in bytes (at least 32: the timestamp and a counter)")
+	fs.IntVar(&cfg.Size, "size", 128, "payload size in bytes (at least 48: the timestamp, a counter and padding)")
 	fs.IntVar(&cfg.MaxConns, "max-conns", 1_000_000, "connections each transport accepts")
 	fs.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (0: at Ctrl-C)")
 	if err := fs.Parse(args); err != nil {
