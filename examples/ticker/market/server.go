@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/metrics"
 	"github.com/fanout-go/fanout/transport/poll"
 	"github.com/fanout-go/fanout/transport/serve"
 	"github.com/fanout-go/fanout/transport/sse"
@@ -60,6 +61,7 @@ func NewServer(hub *fanout.Hub) *Server {
 	s.mux.HandleFunc("GET /{$}", servePage)
 	s.set.Mount(s.mux, "")
 	s.mux.Handle("GET /readyz", s.set.Ready())
+	s.mux.Handle("GET /metrics", metrics.NewHandler(hub, s.set.Handlers()...))
 	return s
 }
 
