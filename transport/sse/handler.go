@@ -255,6 +255,7 @@ func (h *Handler) pace(ctx context.Context, streams []*stream) bool {
 // It is idempotent and returns nil.
 func (h *Handler) Close() error {
 	for _, s := range h.beginClose() {
+		s.stuck.Store(true)
 		s.finish()
 	}
 	_ = h.wait(context.Background())

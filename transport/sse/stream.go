@@ -30,6 +30,9 @@ type stream struct {
 	// hijacked is set once the stream has its own connection; the
 	// heartbeat goroutine serves only those streams.
 	hijacked atomic.Bool
+	// stuck is set when a write failed (its deadline passed) or Close cut
+	// the stream: finish drops what the kernel still holds for it.
+	stuck atomic.Bool
 
 	ticket  conns.Ticket // the stream's admission
 	started time.Time    // when the stream subscribed: what it queued then is undelivered since
@@ -136,28 +139,25 @@ func (s *stream) flush() bool {
 			sc.out = b
 			return false // a slow consumer: the stream ends, and resumes
 		}
-		at := len(b)
-		for _, d := range sc.ds[:n] {
-			b = s.appendDelivery(b, d)
+		var taken int
+		var sent bool
+		b, taken, sent = s.appendBatch(b, sc.ds[:n])
+		if sent {
+			s.h.stats.Meter.ObserveWrite(sc.ds[:n], time.Now())
 		}
-		s.h.stats.Meter.ObserveWrite(sc.ds[:n], time.Now())
 		clear(sc.ds[:n])
+		if !sent {
+			sc.out = b
+			return false
+		}
 		events = events || n > 0
 		if err != nil {
 			ok = false
 			break
 		}
-		if s.lag.Took(len(b)-at, n < len(sc.ds)) {
+		if s.lag.Took(taken, n < len(sc.ds)) {
 			sc.out = b
 			return false
-		}
-		if len(b) >= s.h.opts.MaxBatchBytes {
-			if s.send(b) != nil {
-				sc.out = b
-				return false
-			}
-			b = b[:0]
-			s.since = time.Time{}
 		}
 		if n < len(sc.ds) {
 			break
@@ -172,6 +172,30 @@ func (s *stream) flush() bool {
 	}
 	sc.out = b
 	return ok && s.state.Load()&stEnding == 0
+}
+
+// appendBatch appends the events of ds to b, writing b out whenever it
+// reaches MaxBatchBytes, so that a stream holds at most that much (plus
+// one event) while its write waits. It returns b, the bytes of the
+// events, and false when a write failed.
+func (s *stream) appendBatch(b []byte, ds []fanout.Delivery) (_ []byte, taken int, ok bool) {
+	for i, d := range ds {
+		at := len(b)
+		b = s.appendDelivery(b, d)
+		taken += len(b) - at
+		if len(b) < s.h.opts.MaxBatchBytes {
+			continue
+		}
+		if s.send(b) != nil {
+			return b, taken, false
+		}
+		b = b[:0]
+		s.since = time.Time{} // what is left of ds is undelivered since its first event
+		if rest := ds[i+1:]; len(rest) > 0 {
+			s.since = conns.Since(rest, s.started)
+		}
+	}
+	return b, taken, true
 }
 
 // lagging reports whether the stream, which has just taken ds from its
@@ -217,6 +241,9 @@ func (s *stream) send(b []byte) error {
 	if s.conn != nil {
 		_ = s.conn.SetWriteDeadline(deadline)
 		_, err := s.conn.Write(b)
+		if err != nil {
+			s.stuck.Store(true)
+		}
 		return err
 	}
 	_ = s.rc.SetWriteDeadline(deadline) // unsupported by some writers: then unbounded
@@ -258,7 +285,11 @@ func (s *stream) finish() {
 	conn := s.conn
 	s.mu.Unlock()
 	s.state.Or(stFinished)
-	if conn != nil {
+	switch {
+	case conn == nil:
+	case s.stuck.Load():
+		_ = conns.Discard(conn) // drop what the kernel holds for a client that does not read
+	default:
 		_ = conn.Close()
 	}
 	s.h.stats.Closed(endReason(s.sub.Err()))

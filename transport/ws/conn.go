@@ -367,6 +367,14 @@ func (c *conn) abort() {
 	_ = c.ws.CloseNow()
 }
 
+// cut aborts a connection that is stuck (a write past its deadline, or
+// Shutdown out of time), dropping what the kernel holds for it: a client
+// that does not read would keep its send buffer alive for minutes.
+func (c *conn) cut() {
+	_ = conns.Discard(c.nc)
+	c.abort()
+}
+
 // closeFor closes the connection because its subscriber ended with err.
 func (c *conn) closeFor(err error) {
 	if c.ending.Load() {

@@ -30,6 +30,7 @@ import (
 	"github.com/fanout-go/fanout/internal/protocol"
 	"github.com/fanout-go/fanout/transport"
 	"github.com/fanout-go/fanout/transport/internal/conns"
+	"github.com/fanout-go/fanout/transport/internal/workers"
 )
 
 // A Handler is an http.Handler that upgrades requests to WebSocket
@@ -50,6 +51,10 @@ type Handler struct {
 	// then their connections' goroutines. Shutdown and Close wait for it.
 	adm *conns.Admission
 
+	// writers runs the connections' writers (see conn.wake); Shutdown
+	// and Close end its idle workers once the connections have ended.
+	writers *workers.Pool
+
 	mu      sync.Mutex // guards the fields below
 	conns   map[*conn]struct{}
 	closing bool          // Shutdown or Close started: refuse new requests
@@ -61,8 +66,9 @@ type Handler struct {
 func NewHandler(hub *fanout.Hub, opts Options) *Handler {
 	opts = opts.withDefaults()
 	return &Handler{
-		hub:  hub,
-		opts: opts,
+		hub:     hub,
+		opts:    opts,
+		writers: workers.New(writerLinger),
 		accept: websocket.AcceptOptions{
 			OriginPatterns:     opts.OriginPatterns,
 			InsecureSkipVerify: opts.InsecureSkipVerify,
@@ -198,6 +204,7 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	if first {
 		h.drain(ctx, &closers, open)
 	}
+	defer h.writers.Close() // after the connections, whose writers it runs
 	if err := h.adm.Wait(ctx); err != nil {
 		h.closeNow()
 		_ = h.adm.Wait(context.Background()) // the connections are cut: they end at once
@@ -239,6 +246,7 @@ func (h *Handler) Close() error {
 		<-done
 	}
 	_ = h.adm.Wait(context.Background())
+	h.writers.Close()
 	return nil
 }
 
@@ -300,12 +308,13 @@ func (h *Handler) closeAll(closers *sync.WaitGroup, conns []*conn, code websocke
 	}
 }
 
-// closeNow closes every connection without a handshake.
+// closeNow cuts every connection, without a handshake, dropping what the
+// kernel still holds for them.
 func (h *Handler) closeNow() {
 	h.mu.Lock()
-	conns := h.snapshotLocked()
+	open := h.snapshotLocked()
 	h.mu.Unlock()
-	for _, c := range conns {
-		c.abort()
+	for _, c := range open {
+		c.cut()
 	}
 }

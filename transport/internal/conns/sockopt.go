@@ -24,3 +24,23 @@ func SetSendBuffer(c net.Conn, n int) {
 		}
 	}
 }
+
+// Discard closes c so that the kernel drops what c has not sent yet,
+// with a reset (SO_LINGER 0), instead of keeping it, for minutes, for a
+// peer that does not read. It is for connections cut because they are
+// stuck; a connection that ends normally is closed with Close.
+func Discard(c net.Conn) error {
+	inner := c
+	for range 8 {
+		if t, ok := inner.(interface{ SetLinger(int) error }); ok {
+			_ = t.SetLinger(0)
+			break
+		}
+		w, ok := inner.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		inner = w.NetConn()
+	}
+	return c.Close()
+}
