@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -148,5 +150,19 @@ func TestExitStatus(t *testing.T) {
 
 	if code := command(context.Background(), []string{"-clients", "0"}, &stdout, &stderr); code != exitError {
 		t.Errorf("a bad flag: exit status %d, want %d", code, exitError)
+	}
+
+	// A server that is not there: every connection refused.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	stderr.Reset()
+	code = command(context.Background(), []string{"-url", "http://" + addr, "-clients", "2", "-duration", "300ms",
+		"-progress", "off", "-report", ""}, io.Discard, &stderr)
+	if code != exitError || !strings.Contains(stderr.String(), "no connection could be opened") {
+		t.Errorf("no server: exit status %d, want %d; stderr: %s", code, exitError, stderr.String())
 	}
 }
