@@ -27,12 +27,11 @@ const (
 //     connections. The handlers cannot bound this: they run only once the
 //     headers are in.
 //   - ReadTimeout 1 minute: bounds the reading of a whole request, body
-//     included, for the application's other handlers. The transports
-//     read no body. It must exceed poll.Options.HoldTimeout (25s by
-//     default): over HTTP/1.1, net/http cancels a request's context when
-//     it passes, which would end a held long-poll early. WebSocket and SSE
-//     take their connections over (hijack), which clears it, and over
-//     HTTP/2 it applies to request bodies only.
+//     included, for the application's other handlers (the transports read
+//     no body). It does not limit how long a handler holds a request:
+//     net/http lifts the deadline once the body is read, hijacking
+//     (WebSocket, SSE over HTTP/1.1) clears it, and over HTTP/2 it applies
+//     to request bodies only. So held long-polls and streams outlive it.
 //   - IdleTimeout 2 minutes: a keep-alive connection between requests.
 //   - MaxHeaderBytes 128 KiB (net/http's default is 1 MiB): the memory a
 //     request's headers may take, with room for the longest SSE cursor

@@ -75,11 +75,46 @@ func (r *running) wait(t *testing.T) error {
 func TestNewServerSetsTheLimits(t *testing.T) {
 	srv := serve.NewServer(http.NotFoundHandler())
 	assert.Positive(t, srv.ReadHeaderTimeout)
-	assert.Greater(t, srv.ReadTimeout, 25*time.Second, "above poll's default HoldTimeout")
+	assert.Positive(t, srv.ReadTimeout)
 	assert.Positive(t, srv.IdleTimeout)
 	assert.Positive(t, srv.MaxHeaderBytes)
 	assert.Less(t, srv.MaxHeaderBytes, http.DefaultMaxHeaderBytes)
 	assert.Zero(t, srv.WriteTimeout, "a WriteTimeout would end SSE streams and held polls")
+}
+
+// TestReadTimeoutSparesHeldPolls checks what NewServer's doc says: a
+// long-poll held past the server's ReadTimeout is not cut by it (net/http
+// lifts the read deadline once the request is read). Were it cut, the
+// request's context would be done when the handler returns, not after.
+func TestReadTimeoutSparesHeldPolls(t *testing.T) {
+	hub := fanout.NewHub(fanout.Options{})
+	defer hub.Close()
+	set := serve.New(hub, serve.Options{Poll: poll.Options{HoldTimeout: 300 * time.Millisecond}})
+	mux := http.NewServeMux()
+	set.Mount(mux, "")
+	held := make(chan error, 1)
+	srv := serve.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if r.URL.Query().Has("since") {
+			held <- r.Context().Err() // as the handler returns
+		}
+	}))
+	srv.ReadTimeout = 10 * time.Millisecond // well inside the hold
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve.Run(ctx, ln, srv, set, serve.RunOptions{}) }()
+	defer func() {
+		cancel()
+		assert.NoError(t, <-done)
+		http.DefaultClient.CloseIdleConnections()
+	}()
+
+	code, body := get(t, "GET", heldPoll(t, "http://"+ln.Addr().String()))
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "[]\n", body, "answered empty at the end of the hold")
+	assert.NoError(t, <-held, "the request's context was not cut by ReadTimeout")
 }
 
 // TestRunDrainsHeldPolls checks that Run answers a held long-poll at the

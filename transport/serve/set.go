@@ -24,8 +24,7 @@ type Options struct {
 	WS ws.Options
 	// SSE configures the Server-Sent Events handler (see sse.Options).
 	SSE sse.Options
-	// Poll configures the long-poll handler (see poll.Options). Keep its
-	// HoldTimeout below the http.Server's ReadTimeout (see NewServer).
+	// Poll configures the long-poll handler (see poll.Options).
 	Poll poll.Options
 }
 
