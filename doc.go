@@ -77,4 +77,16 @@
 // handler sees: ReadHeaderTimeout against half-sent requests, IdleTimeout,
 // MaxHeaderBytes. serve.NewServer sets them and says why WriteTimeout must
 // stay zero. Connections per client address are for the proxy in front.
+//
+// # Occupancy and metrics
+//
+// [Hub.Occupancy] counts a topic's subscribers on every node: each node
+// reports the counts that changed, in batches, on a side channel of a
+// broker that implements [OccupancyBroker] (the memory, Redis and NATS
+// brokers do), and forgets a node that stops reporting
+// ([OccupancyOptions]). [TopicConfig.Occupancy] pushes the count to the
+// topic's subscribers as [Occupancy] deliveries, at most once a second.
+// The hub's counters ([Hub.Stats], [Hub.OccupancyStats], [Hub.QueueDepth])
+// and a [Meter] per transport handler are plain values; package metrics
+// and the metrics/prometheus module export them (docs/operations.md).
 package fanout
