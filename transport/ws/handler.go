@@ -30,7 +30,6 @@ import (
 	"github.com/fanout-go/fanout/internal/protocol"
 	"github.com/fanout-go/fanout/transport"
 	"github.com/fanout-go/fanout/transport/internal/conns"
-	"github.com/fanout-go/fanout/transport/internal/workers"
 )
 
 // A Handler is an http.Handler that upgrades requests to WebSocket
@@ -51,10 +50,6 @@ type Handler struct {
 	// then their connections' goroutines. Shutdown and Close wait for it.
 	adm *conns.Admission
 
-	// writers runs the connections' writers (see conn.wake); Shutdown
-	// and Close end its idle workers once the connections have ended.
-	writers *workers.Pool
-
 	mu      sync.Mutex // guards the fields below
 	conns   map[*conn]struct{}
 	closing bool          // Shutdown or Close started: refuse new requests
@@ -66,9 +61,8 @@ type Handler struct {
 func NewHandler(hub *fanout.Hub, opts Options) *Handler {
 	opts = opts.withDefaults()
 	return &Handler{
-		hub:     hub,
-		opts:    opts,
-		writers: workers.New(writerLinger),
+		hub:  hub,
+		opts: opts,
 		accept: websocket.AcceptOptions{
 			OriginPatterns:     opts.OriginPatterns,
 			InsecureSkipVerify: opts.InsecureSkipVerify,
@@ -204,7 +198,6 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	if first {
 		h.drain(ctx, &closers, open)
 	}
-	defer h.writers.Close() // after the connections, whose writers it runs
 	if err := h.adm.Wait(ctx); err != nil {
 		h.closeNow()
 		_ = h.adm.Wait(context.Background()) // the connections are cut: they end at once
@@ -246,7 +239,6 @@ func (h *Handler) Close() error {
 		<-done
 	}
 	_ = h.adm.Wait(context.Background())
-	h.writers.Close()
 	return nil
 }
 

@@ -19,17 +19,9 @@ const (
 	writerDead                 // the connection ended: never start a writer again
 )
 
-// writerLinger is how long a worker of the handler's pool that finished a
-// connection's writes waits for another connection's: long enough to
-// span the gaps between a quiet topic's messages, short enough that an
-// idle server soon holds no worker.
-const writerLinger = time.Second
-
 // wake starts the writer unless it is running. It is the subscriber's
 // OnReady hook, so it runs on a publisher's goroutine under the topic's
-// lock: it only flips the state and hands the writer to the handler's
-// pool (a goroutine that wrote for another connection moments ago, whose
-// stack has grown already, or a new one).
+// lock: it only flips the state and starts a goroutine.
 //
 // No wakeup is lost: a writer that is finishing sets the state to idle
 // and only then looks for work again (hasWork), so a message queued after
@@ -38,7 +30,7 @@ const writerLinger = time.Second
 func (c *conn) wake() {
 	if c.state.CompareAndSwap(writerIdle, writerRunning) {
 		c.writes.Add(1)
-		c.h.writers.Go(c.writeFn) // a func value made once: c.write would allocate a closure each time
+		go c.writeFn() // a func value made once: "go c.write()" would allocate a closure each time
 	}
 }
 
