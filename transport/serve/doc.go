@@ -10,8 +10,9 @@
 // mux at the paths fanout.js uses by default, [Set.Shutdown] drains them
 // all at once across one deadline, and [Set.Ready] is a readiness handler
 // for a load balancer: 200 while serving, 503 once the drain has begun.
-// [Run] does the rest of a process's life: serve, and on a signal mark the
-// node not ready, drain, close.
+// [Set.Handlers] hands the three handlers to package metrics. [Run] does
+// the rest of a process's life: serve, and on a signal mark the node not
+// ready, drain, close.
 //
 //	set := serve.New(hub, serve.Options{})
 //	mux := http.NewServeMux()
