@@ -36,8 +36,8 @@
 //   - Snapshot-on-join is atomic: [Subscriber.Subscribe] delivers the
 //     topic's snapshot at some k (nil data when the topic keeps no state:
 //     every subscription starts with one), then exactly k+1, k+2, ...,
-//     even while others publish. When the snapshot is older than the head, the updates
-//     after it come from history; if history no longer holds them all, or
+//     even while others publish. When the snapshot is older than the
+//     head, the updates after it come from history; if history no longer holds them all, or
 //     they do not fit the queue, the first update delivered after the
 //     snapshot is marked with [Delivery.Gap]. Publishing state often
 //     enough ([Hub.PublishState], [TopicConfig.RetainLast]) for
@@ -50,6 +50,13 @@
 //     message sizes all have limits. A slow consumer never blocks the
 //     publisher or other subscribers: by default it is ended with
 //     [ErrSlowConsumer] (and can resume), never silently dropped.
+//   - Clients cannot crowd out publishers: topics that exist only because
+//     subscribers named them are bounded apart
+//     ([Options.MaxUnpublishedTopics]) and go with their last subscriber,
+//     so no client traffic makes [Hub.Publish] fail. An application that
+//     knows its topics refuses the others before anything is allocated
+//     ([Options.TopicExists], or a [Options.Loader] error wrapping
+//     [ErrNotFound]); the transports answer not_found.
 //   - No leaks: closing a Subscriber or the Hub frees everything; the hub's
 //     one goroutine (the sweeper that expires history and evicts idle
 //     topics) stops when it closes.
