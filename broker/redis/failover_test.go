@@ -1,0 +1,390 @@
+package redis_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/fanout-go/fanout"
+	redisbroker "github.com/fanout-go/fanout/broker/redis"
+	"github.com/fanout-go/fanout/broker/redis/internal/redistest"
+	"github.com/fanout-go/fanout/transport/serve"
+)
+
+// The failover tests run gateways in process (a hub on a real Redis, the
+// transport set on an httptest server, closed abruptly to play a killed
+// process) and real HTTP clients behind a "load balancer" that sends each
+// client to its home gateway, or to the next one that is up.
+
+const (
+	foTopic   = "failover:score"
+	foHistory = 4096 // more than a failover misses: resumes never reset
+)
+
+// foGateway is one gateway node.
+type foGateway struct {
+	hub  *fanout.Hub
+	set  *serve.Set
+	srv  *httptest.Server
+	down atomic.Bool
+	once sync.Once
+}
+
+// foHub returns a hub on the Redis at addr, closed by the test's cleanup
+// unless the test closed it. wrap, when not nil, wraps its broker.
+func foHub(t *testing.T, addr string, wrap func(fanout.Broker) fanout.Broker) *fanout.Hub {
+	t.Helper()
+	b, err := redisbroker.New(redisbroker.Options{Addr: addr, HistorySize: foHistory, HealthInterval: 100 * time.Millisecond})
+	require.NoError(t, err)
+	var br fanout.Broker = b
+	if wrap != nil {
+		br = wrap(b)
+	}
+	h := fanout.NewHub(fanout.Options{
+		Broker:        br,
+		BrokerTimeout: 2 * time.Second,
+		TopicConfig:   func(string) fanout.TopicConfig { return fanout.TopicConfig{HistorySize: foHistory} },
+	})
+	t.Cleanup(func() { _ = h.Close() })
+	return h
+}
+
+// newFoGateway serves hub's transports, naming itself name in the header
+// X-Gateway of its answers; the test's cleanup kills it.
+func newFoGateway(t *testing.T, name string, hub *fanout.Hub) *foGateway {
+	g := &foGateway{hub: hub, set: serve.New(hub, serve.Options{})}
+	mux := http.NewServeMux()
+	g.set.Mount(mux, "")
+	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Gateway", name)
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(g.kill)
+	return g
+}
+
+// kill ends the gateway as a killed process would: every connection
+// closed at once, no drain, the hub gone. It is idempotent.
+func (g *foGateway) kill() {
+	g.once.Do(func() {
+		g.down.Store(true)
+		_ = g.set.Close() // the streams and WebSockets: hijacked, the server does not close them
+		g.srv.CloseClientConnections()
+		g.srv.Close()
+		_ = g.hub.Close()
+	})
+}
+
+// balancer returns an HTTP client that plays a load balancer: it connects
+// to gws[home], or to the next gateway that is up.
+func balancer(gws []*foGateway, home int) *http.Client {
+	var d net.Dialer
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			for i := range gws {
+				if g := gws[(home+i)%len(gws)]; !g.down.Load() {
+					return d.DialContext(ctx, network, g.srv.Listener.Addr().String())
+				}
+			}
+			return nil, fmt.Errorf("every gateway is down")
+		},
+	}}
+}
+
+// recorder is what one test client saw of foTopic, checked as it comes.
+type recorder struct {
+	name string
+	home int
+
+	mu     sync.Mutex // guards the fields below
+	n      int        // messages
+	last   fanout.Position
+	resets int // resets, and snapshots after the first (a resume that failed)
+	gaps   int
+	dups   int
+	conn   int         // the connection of the last message
+	back   []time.Time // when each later connection delivered its first message
+}
+
+// record checks one message of kind at p, received on connection conn
+// (1 for the first).
+func (r *recorder) record(kind string, p fanout.Position, conn int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case kind != "snapshot" && kind != "update" && kind != "reset":
+		return
+	case r.n == 0 && kind == "snapshot":
+	case kind != "update":
+		r.resets++
+	case p.Epoch == r.last.Epoch && p.Seq == r.last.Seq+1:
+	case p.Epoch == r.last.Epoch && p.Seq <= r.last.Seq:
+		r.dups++
+	default:
+		r.gaps++
+	}
+	if conn > r.conn {
+		if r.conn > 0 {
+			r.back = append(r.back, time.Now())
+		}
+		r.conn = conn
+	}
+	r.n++
+	r.last = p
+}
+
+func (r *recorder) state() (n int, last fanout.Position, back []time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n, r.last, slices.Clone(r.back)
+}
+
+// wireMsg is a protocol message, as the SSE and long-poll answers carry it.
+type wireMsg struct {
+	Type  string `json:"type"`
+	Topic string `json:"topic"`
+	Epoch string `json:"epoch"`
+	Seq   uint64 `json:"seq"`
+}
+
+// pause waits d, or less if ctx ends: a client's retry delay.
+func pause(ctx context.Context, d time.Duration) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+}
+
+// runSSE follows foTopic over Server-Sent Events until ctx ends, as a
+// browser's EventSource does: after a lost stream it connects again with
+// the last event's id as Last-Event-ID, the cursor that resumes it on any
+// node.
+func runSSE(ctx context.Context, hc *http.Client, r *recorder) {
+	lastID := ""
+	for conn := 1; ctx.Err() == nil; conn++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://gateway/events?topic="+url.QueryEscape(foTopic), nil)
+		if err != nil {
+			panic(err)
+		}
+		if lastID != "" {
+			req.Header.Set("Last-Event-ID", lastID)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			pause(ctx, 20*time.Millisecond)
+			continue
+		}
+		if resp.StatusCode == http.StatusOK {
+			lastID = readSSE(resp, conn, lastID, r)
+		} else {
+			pause(ctx, 20*time.Millisecond)
+		}
+		resp.Body.Close()
+	}
+}
+
+// readSSE reads one stream's events into r and returns the last event id.
+func readSSE(resp *http.Response, conn int, lastID string, r *recorder) string {
+	sc := bufio.NewScanner(resp.Body)
+	var id, data string
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			var m wireMsg
+			if data != "" && json.Unmarshal([]byte(data), &m) == nil {
+				r.record(m.Type, fanout.Position{Epoch: m.Epoch, Seq: m.Seq}, conn)
+				if id != "" {
+					lastID = id
+				}
+			}
+			id, data = "", ""
+		case strings.HasPrefix(line, "id:"):
+			id = strings.TrimSpace(line[3:])
+		case strings.HasPrefix(line, "data:"):
+			data += strings.TrimPrefix(line[5:], " ")
+		}
+	}
+	return lastID
+}
+
+// runPoll follows foTopic by long-polling until ctx ends, polling again
+// from the last position it applied; a failed poll is retried on whichever
+// gateway the balancer picks. An answer from another gateway than the
+// last one counts as a new connection.
+func runPoll(ctx context.Context, hc *http.Client, r *recorder) {
+	var pos *fanout.Position
+	conn, gateway := 0, ""
+	for ctx.Err() == nil {
+		u := "http://gateway/poll?topic=" + url.QueryEscape(foTopic)
+		if pos != nil {
+			u += fmt.Sprintf("&epoch=%s&since=%d", url.QueryEscape(pos.Epoch), pos.Seq)
+		}
+		msgs, gw, err := pollOnce(ctx, hc, u)
+		if err != nil {
+			pause(ctx, 20*time.Millisecond)
+			continue
+		}
+		if gw != gateway { // http.Transport retries a GET on a new connection by itself
+			conn, gateway = conn+1, gw
+		}
+		for _, m := range msgs {
+			if m.Topic == foTopic && m.Type != "error" {
+				p := fanout.Position{Epoch: m.Epoch, Seq: m.Seq}
+				r.record(m.Type, p, conn)
+				pos = &p
+			}
+		}
+	}
+}
+
+// pollOnce polls u and returns the answer and the gateway that gave it.
+func pollOnce(ctx context.Context, hc *http.Client, u string) ([]wireMsg, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, "", fmt.Errorf("poll: %s", resp.Status)
+	}
+	var msgs []wireMsg
+	return msgs, resp.Header.Get("X-Gateway"), json.NewDecoder(resp.Body).Decode(&msgs)
+}
+
+// publishing publishes on foTopic through hub every few milliseconds
+// until stop is closed, riding out broker outages, and returns the last
+// position published.
+func publishing(ctx context.Context, hub *fanout.Hub, stop <-chan struct{}) (last fanout.Position, err error) {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for i := 1; ; i++ {
+		select {
+		case <-stop:
+			return last, nil
+		case <-tick.C:
+		}
+		data := fmt.Appendf(nil, `{"n":%d}`, i)
+		if last, err = hub.PublishStateRetry(ctx, foTopic, data, data, fanout.Retry{}); err != nil {
+			return last, err
+		}
+	}
+}
+
+// waitAll waits, up to a bound, until cond holds for every recorder.
+func waitAll(t *testing.T, recs []*recorder, what string, cond func(*recorder) bool) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		for _, r := range recs {
+			if !cond(r) {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 5*time.Millisecond, what)
+}
+
+// percentiles returns the p50 and p99 of ds.
+func percentiles(ds []time.Duration) (p50, p99 time.Duration) {
+	if len(ds) == 0 {
+		return 0, 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)*50/100], s[min(len(s)-1, len(s)*99/100)]
+}
+
+// TestFailoverHTTPClients kills the gateway of SSE and long-poll clients
+// while a publisher publishes through another node: every client goes on
+// on the other gateway from where it was, the SSE ones from their cursor
+// (Last-Event-ID), without a reset, a gap or a duplicate, and ends at the
+// publisher's last position. The time from the kill to each moved client's
+// first message on the other gateway is logged as p50/p99.
+func TestFailoverHTTPClients(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func(context.Context, *http.Client, *recorder)
+	}{{"SSE", runSSE}, {"Poll", runPoll}} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := redistest.Start(t)
+			gws := []*foGateway{newFoGateway(t, "0", foHub(t, srv.Addr, nil)), newFoGateway(t, "1", foHub(t, srv.Addr, nil))}
+			pub := foHub(t, srv.Addr, nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+
+			var recs []*recorder
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			defer cancel()
+			for i := range 12 {
+				home := 1
+				if i < 2 {
+					home = 0 // two stay where they are
+				}
+				r := &recorder{name: fmt.Sprintf("%s%d@%d", tc.name, i, home), home: home}
+				recs = append(recs, r)
+				hc := balancer(gws, home)
+				wg.Go(func() { tc.run(ctx, hc, r) })
+			}
+			stop := make(chan struct{})
+			type result struct {
+				last fanout.Position
+				err  error
+			}
+			published := make(chan result, 1)
+			go func() {
+				last, err := publishing(ctx, pub, stop)
+				published <- result{last, err}
+			}()
+			waitAll(t, recs, "every client receives updates", func(r *recorder) bool { n, _, _ := r.state(); return n > 20 })
+
+			killed := time.Now()
+			gws[1].kill()
+			waitAll(t, recs, "every client receives again", func(r *recorder) bool {
+				_, _, back := r.state()
+				return r.home == 0 || len(back) > 0
+			})
+			close(stop)
+			res := <-published
+			require.NoError(t, res.err)
+			waitAll(t, recs, "every client reaches the last position", func(r *recorder) bool {
+				_, last, _ := r.state()
+				return last == res.last
+			})
+
+			var lat []time.Duration
+			for _, r := range recs {
+				r.mu.Lock()
+				require.Zero(t, r.resets, "%s was reset", r.name)
+				require.Zero(t, r.gaps, "%s missed messages", r.name)
+				require.Zero(t, r.dups, "%s got messages twice", r.name)
+				if r.home == 1 {
+					lat = append(lat, r.back[0].Sub(killed))
+				}
+				r.mu.Unlock()
+			}
+			p50, p99 := percentiles(lat)
+			t.Logf("%s failover, gateway killed: %d clients moved; kill to receiving again p50 %v, p99 %v; %d messages published",
+				tc.name, len(lat), p50.Round(time.Millisecond), p99.Round(time.Millisecond), res.last.Seq)
+		})
+	}
+}
