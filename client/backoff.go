@@ -1,6 +1,10 @@
 package client
 
-import "time"
+import (
+	"time"
+
+	"github.com/fanout-go/fanout/internal/ratelimit"
+)
 
 // backoff computes the delays between attempts: exponential growth from
 // min to max with full jitter, a uniform random delay between zero and the
@@ -73,41 +77,17 @@ func (r *reconnector) first(kind reconnectKind, lived time.Duration) time.Durati
 	return r.bo.next()
 }
 
-// bucket is a token bucket pacing the commands the client sends: rate
-// tokens per second, up to burst. Time is passed in.
-type bucket struct {
-	rate   float64
-	burst  float64
-	tokens float64
-	last   time.Time
-}
+// bucket is the token bucket pacing the commands the client sends (the
+// one the server's transport/ws limits them with): rate tokens per
+// second, up to burst. Time is passed in.
+type bucket struct{ ratelimit.Bucket }
 
 func newBucket(rate float64, burst int, now time.Time) bucket {
-	return bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: now}
-}
-
-func (b *bucket) refill(now time.Time) {
-	if now.After(b.last) {
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-		b.last = now
-	}
+	return bucket{ratelimit.New(rate, burst, now)}
 }
 
 // take takes a token if one is available at now.
-func (b *bucket) take(now time.Time) bool {
-	b.refill(now)
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
+func (b *bucket) take(now time.Time) bool { return b.Take(now) }
 
 // wait returns how long after now the next token is available.
-func (b *bucket) wait(now time.Time) time.Duration {
-	b.refill(now)
-	if b.tokens >= 1 {
-		return 0
-	}
-	return time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
-}
+func (b *bucket) wait(now time.Time) time.Duration { return b.Wait(now) }

@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/internal/protocol"
+	"github.com/fanout-go/fanout/internal/ratelimit"
 	"github.com/fanout-go/fanout/transport"
 	"github.com/fanout-go/fanout/transport/internal/conns"
 )
@@ -59,7 +60,7 @@ type conn struct {
 
 	// Command state, owned by the reading loop and, while the loop waits
 	// for it, by the goroutine answering one command (see readCommand).
-	limit    bucket
+	limit    ratelimit.Bucket
 	invalid  int    // invalid commands in a row
 	limited  int    // rate-limited commands in a row
 	cmd      []byte // the command being answered
@@ -80,7 +81,7 @@ func newConn(h *Handler, wsc *websocket.Conn, nc net.Conn, r *http.Request) *con
 	}
 	c.srv, _ = r.Context().Value(http.ServerContextKey).(*http.Server)
 	now := time.Now()
-	c.limit = newBucket(h.opts.CommandRate, h.opts.CommandBurst, now)
+	c.limit = ratelimit.New(h.opts.CommandRate, h.opts.CommandBurst, now)
 	c.joined.Store(now.UnixNano())
 	c.lag = conns.NewLag(h.opts.MaxLag, h.opts.MaxUnsentBytes)
 	wsc.SetReadLimit(h.opts.ReadLimit)
@@ -241,7 +242,7 @@ func readAll(r io.Reader, b []byte) ([]byte, error) {
 
 // handle answers one command and returns its outcome.
 func (c *conn) handle(b []byte) int {
-	if !c.limit.take(time.Now()) {
+	if !c.limit.Take(time.Now()) {
 		cmd, _ := protocol.ParseCommand(b) // for the id and topic to echo
 		c.replyError(protocol.Errorf(transport.CodeRateLimited,
 			"more than %g commands per second; retry later", c.h.opts.CommandRate), cmd)
