@@ -192,9 +192,13 @@ func (o *occupancy) report(now time.Time, changes []topicCount) {
 		o.seq++
 		b := appendReportHeader(nil, kind, o.self, o.seq, o.opts.TTL)
 		o.mu.Unlock()
+		header := len(b)
 		for len(changes) > 0 && len(b)+len(changes[0].topic)+22 <= MaxOccupancyReport {
 			b = appendReportLine(b, changes[0])
 			changes = changes[1:]
+		}
+		if len(b) == header && len(changes) > 0 {
+			changes = changes[1:] // a name too long for any report: it cannot be counted
 		}
 		kind = reportDelta
 		ok = o.send(ctx, b) && ok

@@ -1,6 +1,7 @@
 package fanout_test
 
 import (
+	"fmt"
 	"strconv"
 	"testing"
 	"testing/synctest"
@@ -12,12 +13,15 @@ import (
 
 // occupancyHub returns a hub on which every topic pushes its count.
 func occupancyHub(t *testing.T, b fanout.Broker) *fanout.Hub {
+	return occupancyHubOpts(t, b, fanout.Options{})
+}
+
+func occupancyHubOpts(t *testing.T, b fanout.Broker, opts fanout.Options) *fanout.Hub {
 	t.Helper()
-	h := fanout.NewHub(fanout.Options{
-		Broker:      b,
-		Occupancy:   fanout.OccupancyOptions{Interval: 100 * time.Millisecond, TTL: time.Second, PushInterval: time.Second},
-		TopicConfig: func(string) fanout.TopicConfig { return fanout.TopicConfig{Occupancy: true} },
-	})
+	opts.Broker = b
+	opts.Occupancy = fanout.OccupancyOptions{Interval: 100 * time.Millisecond, TTL: time.Second, PushInterval: time.Second}
+	opts.TopicConfig = func(string) fanout.TopicConfig { return fanout.TopicConfig{Occupancy: true} }
+	h := fanout.NewHub(opts)
 	t.Cleanup(func() { _ = h.Close() })
 	return h
 }
@@ -180,6 +184,31 @@ func TestOccupancyNodesSynctest(t *testing.T) {
 			if got := h.Occupancy("room"); got != 3 {
 				t.Fatalf("hub %d: Occupancy = %d after the dead node's TTL, want 3", i, got)
 			}
+		}
+	})
+}
+
+// TestOccupancyReportSplit: a node with more topics than one report holds
+// sends them in several, and another node counts them all.
+func TestOccupancyReportSplit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mb := memory.New(memory.Options{})
+		long := fanout.Options{MaxTopicLength: 1000}
+		a := occupancyHubOpts(t, mb.Connect(), long)
+		b := occupancyHubOpts(t, mb.Connect(), long)
+		const n = 200 // 200 topics of ~500 bytes: about three reports
+		for i := range n {
+			joinFresh(t, a, fmt.Sprintf("%0500d", i))
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		for i := range n {
+			if got := b.Occupancy(fmt.Sprintf("%0500d", i)); got != 1 {
+				t.Fatalf("topic %d: Occupancy on the other node = %d, want 1", i, got)
+			}
+		}
+		if sent := a.OccupancyStats().ReportsSent; sent < 3 {
+			t.Fatalf("%d reports sent, want the counts split in several", sent)
 		}
 	})
 }
