@@ -34,8 +34,9 @@ const (
 //     to request bodies only. So held long-polls and streams outlive it.
 //   - IdleTimeout 2 minutes: a keep-alive connection between requests.
 //   - MaxHeaderBytes 128 KiB (net/http's default is 1 MiB): the memory a
-//     request's headers may take, with room for the longest SSE cursor
-//     (Last-Event-ID) and poll query of 100 topics.
+//     request line and headers may take, with room for the longest poll
+//     or SSE query the defaults allow (100 topics of 200 bytes, escaped;
+//     about 64 KiB). Raise it with the transports' MaxTopics.
 //
 // WriteTimeout stays zero, deliberately: net/http sets it once per request,
 // from its start, not per write. Over HTTP/1.1 a long-poll held longer

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,6 +83,25 @@ func TestNewServerSetsTheLimits(t *testing.T) {
 	assert.Positive(t, srv.MaxHeaderBytes)
 	assert.Less(t, srv.MaxHeaderBytes, http.DefaultMaxHeaderBytes)
 	assert.Zero(t, srv.WriteTimeout, "a WriteTimeout would end SSE streams and held polls")
+}
+
+// TestMaxHeaderBytesTakesTheLargestDefaultRequest sends the largest
+// request line the transports' defaults allow: a long-poll of 100 topics
+// (poll's MaxTopics) of 200 bytes (the hub's MaxTopicLength), each byte
+// escaped to three, with a position each. NewServer's MaxHeaderBytes must
+// let it through (net/http answers 431 otherwise).
+func TestMaxHeaderBytesTakesTheLargestDefaultRequest(t *testing.T) {
+	r := startRun(t, serve.Options{}, serve.RunOptions{}, nil)
+	q := url.Values{}
+	for i := range 100 {
+		q.Add("topic", fmt.Sprintf("%03d", i)+strings.Repeat("@", 197))
+		q.Add("epoch", "abcdefghijkl")
+		q.Add("since", "18446744073709551615")
+	}
+	u := r.url + "/poll?" + q.Encode()
+	require.Greater(t, len(u), 60<<10, "a request line of over 60 KiB")
+	code, body := get(t, "GET", u)
+	assert.Equal(t, http.StatusOK, code, "%.200s", body)
 }
 
 // TestReadTimeoutSparesHeldPolls checks what NewServer's doc says: a
