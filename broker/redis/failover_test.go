@@ -46,8 +46,13 @@ type foGateway struct {
 // foHub returns a hub on the Redis at addr, closed by the test's cleanup
 // unless the test closed it. wrap, when not nil, wraps its broker.
 func foHub(t *testing.T, addr string, wrap func(fanout.Broker) fanout.Broker) *fanout.Hub {
+	return foHubHistory(t, addr, foHistory, wrap)
+}
+
+// foHubHistory is foHub with a history of history messages per topic.
+func foHubHistory(t *testing.T, addr string, history int, wrap func(fanout.Broker) fanout.Broker) *fanout.Hub {
 	t.Helper()
-	b, err := redisbroker.New(redisbroker.Options{Addr: addr, HistorySize: foHistory, HealthInterval: 100 * time.Millisecond})
+	b, err := redisbroker.New(redisbroker.Options{Addr: addr, HistorySize: history, HealthInterval: 100 * time.Millisecond})
 	require.NoError(t, err)
 	var br fanout.Broker = b
 	if wrap != nil {
@@ -56,7 +61,7 @@ func foHub(t *testing.T, addr string, wrap func(fanout.Broker) fanout.Broker) *f
 	h := fanout.NewHub(fanout.Options{
 		Broker:        br,
 		BrokerTimeout: 2 * time.Second,
-		TopicConfig:   func(string) fanout.TopicConfig { return fanout.TopicConfig{HistorySize: foHistory} },
+		TopicConfig:   func(string) fanout.TopicConfig { return fanout.TopicConfig{HistorySize: history} },
 	})
 	t.Cleanup(func() { _ = h.Close() })
 	return h
