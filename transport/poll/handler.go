@@ -29,17 +29,19 @@ type Handler struct {
 	adm   *conns.Admission // requests being served: Shutdown and Close wait for them
 	pool  sync.Pool        // *[]fanout.Delivery of QueueSize
 
-	mu      sync.Mutex            // guards the fields below
-	closing bool                  // Shutdown or Close began
-	stop    chan struct{}         // closed when closing begins: answer held requests
+	mu      sync.Mutex            // guards the fields below and serving.released
+	closing bool                  // Shutdown or Close began: release the requests that come
 	cut     bool                  // the requests are cut: cut those that come
 	serving map[*serving]struct{} // the requests being served
 }
 
-// serving is one request being served, for cutting it at once.
+// serving is one request being served, for releasing it (a held request
+// is answered at once) or cutting it.
 type serving struct {
-	rc     *http.ResponseController
-	cancel context.CancelFunc
+	rc       *http.ResponseController
+	cancel   context.CancelFunc
+	release  chan struct{} // closed to answer a held request at once
+	released bool
 }
 
 // NewHandler returns a handler serving long-polls of hub's topics. It
@@ -50,7 +52,6 @@ func NewHandler(hub *fanout.Hub, opts Options) *Handler {
 		hub:     hub,
 		opts:    opts,
 		adm:     conns.NewAdmission(opts.MaxHeld, opts.MaxPerClient, opts.ClientKey),
-		stop:    make(chan struct{}),
 		serving: make(map[*serving]struct{}),
 	}
 	h.pool.New = func() any {
@@ -84,7 +85,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.adm.Release(ticket)
-	sv := &serving{rc: http.NewResponseController(w)}
+	sv := &serving{rc: http.NewResponseController(w), release: make(chan struct{})}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	sv.cancel = cancel
@@ -98,7 +99,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sub := h.hub.NewSubscriber(fanout.SubscriberOptions{QueueSize: h.opts.QueueSize, MaxSubscriptions: len(req.topics), Meter: &h.stats.Meter})
 	defer sub.Close()
-	body, status, msg := h.answer(ctx, sub, req)
+	body, status, msg := h.answer(ctx, sub, req, sv.release)
 	switch status {
 	case http.StatusOK:
 		header := w.Header()
@@ -120,7 +121,7 @@ func unavailable(w http.ResponseWriter, msg string) {
 
 // answer subscribes sub as req asks and returns the answer's body: the
 // messages after req's positions, waiting for one if there are none yet.
-func (h *Handler) answer(ctx context.Context, sub *fanout.Subscriber, req request) (body []byte, status int, msg string) {
+func (h *Handler) answer(ctx context.Context, sub *fanout.Subscriber, req request, release <-chan struct{}) (body []byte, status int, msg string) {
 	b := append(make([]byte, 0, 512), '[')
 	b = append(b, req.errors...)
 	var failures protocol.Joiner
@@ -155,7 +156,7 @@ func (h *Handler) answer(ctx context.Context, sub *fanout.Subscriber, req reques
 	n := len(b)
 	b, err := h.drain(b, sub)
 	if len(b) == n && len(req.errors) == 0 && failed == 0 && err == nil {
-		b, err = h.hold(ctx, b, sub)
+		b, err = h.hold(ctx, b, sub, release)
 	}
 	if len(b) == n && errors.Is(err, fanout.ErrClosed) {
 		return nil, http.StatusServiceUnavailable, "fanout: the hub is closed; poll again later"
@@ -166,9 +167,9 @@ func (h *Handler) answer(ctx context.Context, sub *fanout.Subscriber, req reques
 	return append(b, ']', '\n'), http.StatusOK, ""
 }
 
-// hold waits for a message, the hold timeout, the client or Shutdown,
-// and drains what arrived.
-func (h *Handler) hold(ctx context.Context, b []byte, sub *fanout.Subscriber) ([]byte, error) {
+// hold waits for a message, the hold timeout, the client or its release
+// by Shutdown, and drains what arrived.
+func (h *Handler) hold(ctx context.Context, b []byte, sub *fanout.Subscriber, release <-chan struct{}) ([]byte, error) {
 	timer := time.NewTimer(h.opts.HoldTimeout)
 	defer timer.Stop()
 	n := len(b)
@@ -179,7 +180,7 @@ func (h *Handler) hold(ctx context.Context, b []byte, sub *fanout.Subscriber) ([
 			return b, nil
 		case <-ctx.Done():
 			return b, nil
-		case <-h.stop:
+		case <-release:
 			return b, nil
 		}
 		var err error
@@ -216,15 +217,21 @@ func (h *Handler) drain(b []byte, sub *fanout.Subscriber) ([]byte, error) {
 	}
 }
 
-// Shutdown stops accepting polls (new requests are answered 503) and
-// answers every held request at once, with what has arrived for it
-// (usually an empty array), so that the client polls again, elsewhere.
-// It waits until every request has been answered. If ctx is done first,
-// it cuts the requests still being served (their answers fail, and the
-// clients poll again), waits for them to return, which they do at once,
-// and returns ctx.Err(). It may be called more than once, and with Close.
+// Shutdown stops accepting polls (new requests are answered 503 with
+// Retry-After) and answers the held ones with what has arrived for them
+// (usually an empty array), so that their clients poll again, elsewhere:
+// in batches, one every 50ms, spread over three quarters of the time left
+// before ctx's deadline, or at 1000 requests per second when ctx has
+// none, so that the clients do not all come back at once. Then it waits
+// for every request to be answered, and returns nil.
+//
+// If ctx is done first, Shutdown cuts the requests still being served
+// (their answers fail, and the clients poll again), waits for them to
+// return, which they do at once, and returns ctx's error. It may be called
+// more than once, and with Close.
 func (h *Handler) Shutdown(ctx context.Context) error {
-	h.beginClose()
+	held := h.beginClose()
+	conns.Pace(ctx, nil, len(held), func(lo, hi int) { h.releaseAll(held[lo:hi]) })
 	if err := h.adm.Wait(ctx); err != nil {
 		h.cutAll()
 		_ = h.adm.Wait(context.Background())
@@ -244,23 +251,44 @@ func (h *Handler) Close() error {
 	return nil
 }
 
-// beginClose stops accepting requests and releases the held ones.
-func (h *Handler) beginClose() {
+// beginClose stops accepting requests and returns those being served.
+func (h *Handler) beginClose() []*serving {
 	h.adm.Close()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.closing {
-		h.closing = true
-		close(h.stop)
+	h.closing = true
+	held := make([]*serving, 0, len(h.serving))
+	for sv := range h.serving {
+		held = append(held, sv)
+	}
+	return held
+}
+
+// releaseAll answers the held requests of svs at once.
+func (h *Handler) releaseAll(svs []*serving) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, sv := range svs {
+		sv.releaseLocked()
 	}
 }
 
-// track adds sv to the requests being served; once they are cut, it cuts
-// sv at once.
+func (sv *serving) releaseLocked() {
+	if !sv.released {
+		sv.released = true
+		close(sv.release)
+	}
+}
+
+// track adds sv to the requests being served. Once the handler closes,
+// it releases sv at once, and once the requests are cut, it cuts sv.
 func (h *Handler) track(sv *serving) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.serving[sv] = struct{}{}
+	if h.closing {
+		sv.releaseLocked()
+	}
 	if h.cut {
 		sv.cutNow()
 	}
@@ -289,6 +317,7 @@ func (h *Handler) cutAll() {
 	defer h.mu.Unlock()
 	h.cut = true
 	for sv := range h.serving {
+		sv.releaseLocked()
 		sv.cutNow()
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/transport/internal/conns"
@@ -169,6 +168,7 @@ func (h *Handler) beginClose() []*stream {
 	defer h.mu.Unlock()
 	h.closing = true
 	h.closed.Store(true)
+	h.adm.Close()
 	streams := make([]*stream, 0, len(h.streams))
 	for s := range h.streams {
 		streams = append(streams, s)
@@ -194,17 +194,25 @@ func (h *Handler) wait(ctx context.Context) error {
 	return nil
 }
 
-// Shutdown stops accepting streams (new requests are answered 503) and
-// ends the open ones, spread over the first half of the time ctx allows
-// (all at once when ctx has no deadline) so that the browsers, which
-// reconnect and resume on their own, do not all come back at the same
-// moment. Each stream writes what is queued before it ends. Shutdown
-// returns when every stream has ended; if ctx is done first, it closes the
-// rest as Close does and returns ctx.Err(). It may be called more than
-// once, and with Close.
+// Shutdown stops accepting streams (new requests are answered 503 with
+// Retry-After) and ends the open ones in batches, one every 50ms, spread
+// over three quarters of the time left before ctx's deadline, or at 1000
+// streams per second when ctx has none, so that the browsers, which
+// reconnect and resume on their own, do not all come back at once. Each
+// stream writes what is queued before it ends. Then it waits for every
+// stream to end, and returns nil.
+//
+// If ctx is done first, Shutdown cuts the remaining streams at once, as
+// Close does, waits for their goroutines (which end at once) and returns
+// ctx's error. It may be called more than once, and with Close.
 func (h *Handler) Shutdown(ctx context.Context) error {
 	streams := h.beginClose()
-	if !h.pace(ctx, streams) {
+	paced := conns.Pace(ctx, nil, len(streams), func(lo, hi int) {
+		for _, s := range streams[lo:hi] {
+			s.end()
+		}
+	})
+	if !paced {
 		h.Close()
 		return ctx.Err()
 	}
@@ -216,43 +224,10 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// pace ends streams in up to 100 steps over the first half of the time ctx
-// allows. It returns false if ctx is done first.
-func (h *Handler) pace(ctx context.Context, streams []*stream) bool {
-	const steps = 100
-	var interval time.Duration
-	if deadline, ok := ctx.Deadline(); ok {
-		interval = time.Until(deadline) / 2 / steps
-	}
-	per := max(1, (len(streams)+steps-1)/steps)
-	if interval <= 0 {
-		per = len(streams)
-	}
-	var timer *time.Timer
-	for i := 0; i < len(streams); i += per {
-		if i > 0 {
-			if timer == nil {
-				timer = time.NewTimer(interval)
-				defer timer.Stop()
-			} else {
-				timer.Reset(interval)
-			}
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				return false
-			}
-		}
-		for _, s := range streams[i:min(i+per, len(streams))] {
-			s.end()
-		}
-	}
-	return true
-}
-
-// Close closes every stream at once, without writing what is queued, and
-// stops accepting new ones. It waits for the handler's goroutines to exit.
-// It is idempotent and returns nil.
+// Close cuts every stream at once, without writing what is queued (the
+// kernel drops what it holds for them), and stops accepting new ones. It
+// waits for the handler's goroutines to end, which they do at once. It is
+// idempotent and returns nil.
 func (h *Handler) Close() error {
 	for _, s := range h.beginClose() {
 		s.stuck.Store(true)

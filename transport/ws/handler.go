@@ -172,13 +172,6 @@ func (h *Handler) Len() int {
 	return len(h.conns)
 }
 
-// defaultDrainRate is how many connections per second Shutdown closes when
-// its context has no deadline.
-const defaultDrainRate = 1000
-
-// drainTick is the pause between two batches of a paced Shutdown.
-const drainTick = 50 * time.Millisecond
-
 // Shutdown stops accepting connections (new requests get HTTP 503) and
 // closes the open ones with transport.CloseReconnect (4001, "reconnect"),
 // so that their clients reconnect elsewhere and resume. It closes them in
@@ -261,31 +254,11 @@ func (h *Handler) snapshotLocked() []*conn {
 	return conns
 }
 
-// drain closes conns in paced batches with 4001.
-func (h *Handler) drain(ctx context.Context, closers *sync.WaitGroup, conns []*conn) {
-	batches := int64(len(conns)) * int64(time.Second) / (defaultDrainRate * int64(drainTick))
-	if deadline, ok := ctx.Deadline(); ok {
-		batches = int64(time.Until(deadline) * 3 / 4 / drainTick)
-	}
-	batches = max(1, min(batches, int64(len(conns))))
-	size := (int64(len(conns)) + batches - 1) / batches
-	tick := time.NewTicker(drainTick)
-	defer tick.Stop()
-	for len(conns) > 0 {
-		n := min(int(size), len(conns))
-		h.closeAll(closers, conns[:n], transport.CloseReconnect)
-		conns = conns[n:]
-		if len(conns) == 0 {
-			return
-		}
-		select {
-		case <-tick.C:
-		case <-h.hurry:
-			return // Close closes the rest
-		case <-ctx.Done():
-			return // Shutdown closes the rest without handshake
-		}
-	}
+// drain closes open in paced batches with 4001 (see conns.Pace).
+func (h *Handler) drain(ctx context.Context, closers *sync.WaitGroup, open []*conn) {
+	conns.Pace(ctx, h.hurry, len(open), func(lo, hi int) {
+		h.closeAll(closers, open[lo:hi], transport.CloseReconnect)
+	})
 }
 
 // closeAll runs the close handshakes of conns concurrently, in goroutines
