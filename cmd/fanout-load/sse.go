@@ -37,7 +37,7 @@ func (c *client) sseSession(ctx context.Context) (bool, error) {
 	}
 	c.opened()
 	defer c.closed()
-	return true, c.readEvents(bufio.NewReaderSize(resp.Body, 16<<10))
+	return true, c.readEvents(bufio.NewReaderSize(resp.Body, 4<<10)) // small: one per connection; longer lines are joined
 }
 
 // readEvents reads and checks events until the stream ends.
