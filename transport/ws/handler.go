@@ -1,22 +1,3 @@
-// Package ws serves fanout's protocol (docs/protocol.md) over WebSocket,
-// with github.com/coder/websocket.
-//
-// Each connection is one fanout.Subscriber. An idle connection costs one
-// goroutine: its reading loop, which the Handler starts after the upgrade
-// and owns (Shutdown and Close wait for it); ServeHTTP returns at once, so
-// that net/http drops its own state for the connection. Each command the
-// client sends is answered on a short-lived goroutine while the reading
-// loop waits, so that the reading loop's stack stays small. A writer
-// goroutine exists only while the connection has something to write: it
-// drains the subscriber's queue into as few text frames as possible,
-// messages separated by '\n', and ends when the queue is empty. Keepalive
-// pings run on a timer, not a goroutine.
-//
-// Connections must use HTTP/1.1: coder/websocket does not support
-// WebSockets over HTTP/2 (RFC 8441). A request whose ResponseWriter cannot
-// be hijacked (an HTTP/2 stream, or a middleware's wrapper that neither
-// implements http.Hijacker nor has an Unwrap method) is answered with
-// HTTP 501.
 package ws
 
 import (
