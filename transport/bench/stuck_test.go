@@ -12,12 +12,12 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/transport/internal/slowclient"
 	"github.com/fanout-go/fanout/transport/poll"
 	"github.com/fanout-go/fanout/transport/sse"
 	"github.com/fanout-go/fanout/transport/ws"
@@ -163,18 +163,6 @@ func stuckMemory() (heap, tcp float64) {
 	return float64(ms.HeapInuse), 0
 }
 
-// stuckDialer makes connections with a 4 KiB receive buffer, so that the
-// clients' side of loopback absorbs little.
-var stuckDialer = net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-	var err error
-	if cerr := rc.Control(func(fd uintptr) {
-		err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-	}); cerr != nil {
-		return cerr
-	}
-	return err
-}}
-
 // dialStuck connects a client that subscribes to "t", sees that it is
 // subscribed (a long-poll asks from pos, and is answered at once), and
 // never reads again. It returns the connection to close at the end.
@@ -186,7 +174,7 @@ func dialStuck(srv *httptest.Server, transport string, pos fanout.Position) (net
 		var nc net.Conn
 		c, resp, err := websocket.Dial(ctx, "ws://"+addr, &websocket.DialOptions{HTTPClient: &http.Client{
 			Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				c, err := stuckDialer.DialContext(ctx, network, addr)
+				c, err := slowclient.Dialer.DialContext(ctx, network, addr)
 				nc = c
 				return c, err
 			}},
@@ -205,7 +193,7 @@ func dialStuck(srv *httptest.Server, transport string, pos fanout.Position) (net
 		}
 		return nc, nil
 	}
-	c, err := stuckDialer.DialContext(ctx, "tcp", addr)
+	c, err := slowclient.Dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}

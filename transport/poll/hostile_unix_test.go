@@ -4,11 +4,9 @@ package poll_test
 
 import (
 	"context"
-	"net"
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/transport/internal/slowclient"
 	"github.com/fanout-go/fanout/transport/poll"
 )
 
@@ -52,16 +51,7 @@ const backlogLen = 256
 // small, and never reads the answer.
 func (s *server) neverReader(t *testing.T, p pos) {
 	t.Helper()
-	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		var err error
-		if cerr := rc.Control(func(fd uintptr) {
-			err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-		}); cerr != nil {
-			return cerr
-		}
-		return err
-	}}
-	c, err := d.Dial("tcp", s.srv.Listener.Addr().String())
+	c, err := slowclient.Dialer.Dial("tcp", s.srv.Listener.Addr().String())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	_, err = c.Write([]byte("GET /?" + encode([]pos{p}) + " HTTP/1.1\r\nHost: test\r\n\r\n"))

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/transport/internal/slowclient"
 	"github.com/fanout-go/fanout/transport/sse"
 )
 
@@ -24,16 +24,7 @@ import (
 // never reads again.
 func (s *server) neverReader(t *testing.T, topic string) net.Conn {
 	t.Helper()
-	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		var err error
-		if cerr := rc.Control(func(fd uintptr) {
-			err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-		}); cerr != nil {
-			return cerr
-		}
-		return err
-	}}
-	c, err := d.Dial("tcp", s.srv.Listener.Addr().String())
+	c, err := slowclient.Dialer.Dial("tcp", s.srv.Listener.Addr().String())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	_, err = c.Write([]byte("GET /?topic=" + topic + " HTTP/1.1\r\nHost: test\r\n\r\n"))

@@ -2,6 +2,7 @@ package ws_test
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -185,4 +186,31 @@ func TestNotFound(t *testing.T) {
 	assert.Equal(t, 0, hub.Stats().Topics)
 	c.subscribe("real")
 	c.joined("real")
+}
+
+// TestMaxPerClient: one client, named by the application's key, cannot
+// open more than MaxPerClient connections; another client can, and a
+// closed connection frees its place.
+func TestMaxPerClient(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, nil, ws.Options{MaxPerClient: 1,
+		ClientKey: func(r *http.Request) string { return r.URL.Query().Get("user") }})
+	dial := func(user string) (*websocket.Conn, *http.Response, error) {
+		c, resp, err := websocket.Dial(ctxT(t), s.url+"?user="+user, nil)
+		if err == nil {
+			t.Cleanup(func() { _ = c.CloseNow() })
+		}
+		return c, resp, err
+	}
+	alice, _, err := dial("alice")
+	require.NoError(t, err)
+	_, resp, err := dial("alice")
+	require.Error(t, err)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	_, _, err = dial("bob")
+	require.NoError(t, err, "another client")
+	require.NoError(t, alice.Close(websocket.StatusNormalClosure, ""))
+	require.Eventually(t, func() bool { return s.h.Len() == 1 }, testTimeout, time.Millisecond)
+	_, _, err = dial("alice")
+	assert.NoError(t, err, "a closed connection frees its place")
 }

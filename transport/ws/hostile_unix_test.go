@@ -4,38 +4,25 @@ package ws_test
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/transport/internal/slowclient"
 	"github.com/fanout-go/fanout/transport/ws"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// smallReceiveBuffer is a dialer whose connections have a receive buffer
-// of 4 KiB, so that the kernel cannot absorb what a client does not read.
-var smallReceiveBuffer = net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-	var err error
-	if cerr := rc.Control(func(fd uintptr) {
-		err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-	}); cerr != nil {
-		return cerr
-	}
-	return err
-}}
 
 // neverReader connects a client that subscribes to topic, reads the
 // reply, and then never reads again.
 func (s *server) neverReader(t testing.TB, topic string) *websocket.Conn {
 	t.Helper()
 	c, resp, err := websocket.Dial(ctxT(t), s.url, &websocket.DialOptions{HTTPClient: &http.Client{
-		Transport: &http.Transport{DialContext: smallReceiveBuffer.DialContext},
+		Transport: &http.Transport{DialContext: slowclient.Dialer.DialContext},
 	}})
 	require.NoError(t, err)
 	if resp.Body != nil {
