@@ -17,6 +17,7 @@ type loadConfig struct {
 	WSPath     string   // the WebSocket handler's path
 	SSEPath    string   // the SSE handler's path
 	PollPath   string   // the long-poll handler's path
+	Insecure   bool     // accept any TLS certificate (a test server's own)
 	Transports []string // ws, sse, poll: clients take them in turn
 
 	Clients  int           // connections to open
@@ -54,6 +55,7 @@ func parseLoad(args []string, fs *flag.FlagSet) (loadConfig, error) {
 	fs.StringVar(&cfg.WSPath, "ws-path", "/ws", "the path of the WebSocket handler")
 	fs.StringVar(&cfg.SSEPath, "sse-path", "/events", "the path of the Server-Sent Events handler")
 	fs.StringVar(&cfg.PollPath, "poll-path", "/poll", "the path of the long-poll handler")
+	fs.BoolVar(&cfg.Insecure, "insecure", false, "with https, accept any certificate (a test server's self-signed one)")
 	fs.StringVar(&transportsF, "transport", "ws", "transports, comma-separated (ws, sse, poll): clients take them in turn")
 	fs.IntVar(&cfg.Clients, "clients", 100, "connections to open")
 	fs.Float64Var(&cfg.Ramp, "ramp", 500, "connections opened per second")

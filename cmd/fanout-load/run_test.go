@@ -93,6 +93,35 @@ func TestServe(t *testing.T) {
 	}
 }
 
+// TestTLS loads a server over https with its own certificate (-insecure):
+// WebSocket and SSE, each client on a connection of its own.
+func TestTLS(t *testing.T) {
+	hub := fanout.NewHub(fanout.Options{})
+	defer hub.Close()
+	srv := game.NewServer(hub, game.ServerOptions{})
+	hs := httptest.NewTLSServer(srv)
+	defer func() {
+		srv.Close()
+		hs.Close()
+	}()
+	if _, err := hub.PublishState("t", []byte(`{"a":1}`), []byte(`{"a":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testLoad(hs.URL)
+	cfg.Insecure, cfg.Transports, cfg.Clients, cfg.Topics = true, []string{"ws", "sse"}, 4, []string{"t"}
+	// Two snapshots and subscribed replies over WebSocket, two snapshots
+	// over SSE; the duration is a backstop.
+	cfg.Messages, cfg.Duration = 6, 20*time.Second
+	r, err := run(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertClean(t, r)
+	if r.Msgs != 6 || r.Connects != 4 {
+		t.Errorf("%d messages over %d connections, want 6 over 4", r.Msgs, r.Connects)
+	}
+}
+
 // TestMessageLimit stops a run by its -messages limit, long before its
 // duration.
 func TestMessageLimit(t *testing.T) {
