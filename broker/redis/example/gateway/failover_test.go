@@ -105,7 +105,7 @@ func TestGatewaySurvivesARedisRestart(t *testing.T) {
 	var m wireMsg
 	for m.Type != "update" || m.Epoch == before.Epoch || m.Topic != topic {
 		m = c.read()
-		if m.Topic == topic && m.Epoch != before.Epoch {
+		if m.Topic == topic && m.Epoch != before.Epoch && m.Type != "occupancy" { // the count, not in the stream
 			require.Contains(t, []string{"reset", "update"}, m.Type, "a new epoch comes with a reset: %+v", m)
 		}
 	}

@@ -26,6 +26,7 @@ type wireMsg struct {
 	Epoch string          `json:"epoch"`
 	Seq   uint64          `json:"seq"`
 	Data  json.RawMessage `json:"data"`
+	Count int             `json:"count"` // of an occupancy message
 }
 
 // gateway runs one gateway until the test ends and returns its URL.
