@@ -2,9 +2,12 @@ package fanout_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/broker/memory"
 )
 
 func Example() {
@@ -32,4 +35,34 @@ func Example() {
 	// Output:
 	// snapshot 1 {"score":"0-0"}
 	// update 2 {"event":"goal","team":"A"}
+}
+
+// A publisher that must not lose an update rides out a broker outage:
+// PublishStateRetry tries again, with backoff, until the broker stores the
+// update or the context ends. The publisher logs the outage once, on the
+// first failure, and keeps its own state at what was stored.
+func ExampleHub_PublishStateRetry() {
+	b := memory.New(memory.Options{})
+	hub := fanout.NewHub(fanout.Options{Broker: b.Connect()})
+	defer hub.Close()
+
+	b.SetDown(true) // an outage, which ends after the third attempt
+	failures := 0
+	retry := fanout.Retry{MinDelay: time.Millisecond, OnRetry: func(err error, n int) {
+		if n == 1 {
+			fmt.Println("broker down, retrying:", errors.Is(err, fanout.ErrBroker))
+		}
+		if failures = n; n == 3 {
+			b.SetDown(false)
+		}
+	}}
+	pos, err := hub.PublishStateRetry(context.Background(), "game:1",
+		[]byte(`{"event":"goal"}`), []byte(`{"score":"1-0"}`), retry)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("stored at seq %d after %d failures\n", pos.Seq, failures)
+	// Output:
+	// broker down, retrying: true
+	// stored at seq 1 after 3 failures
 }
