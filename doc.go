@@ -69,7 +69,10 @@
 // that has not yet received what the client saw elsewhere. A node that
 // misses publications (a dropped message, a lost connection) fetches them
 // from the broker's history before delivering what follows, or resets its
-// subscribers when history cannot cover the hole. The Redis
+// subscribers when history cannot cover the hole; a node that is merely
+// behind its own broker stream resets no one. While the broker is down,
+// publishing fails with [ErrBroker] and stores nothing; [Hub.PublishRetry]
+// and [Hub.PublishStateRetry] wait the outage out. The Redis
 // and NATS brokers live in their own modules, broker/redis and
 // broker/nats; package broker/memory connects hubs within one process.
 //
