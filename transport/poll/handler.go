@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -64,9 +63,6 @@ func NewHandler(hub *fanout.Hub, opts Options) *Handler {
 // Len returns the number of requests being served, most of them held.
 func (h *Handler) Len() int { return h.adm.Len() }
 
-// retryAfter is the Retry-After of a 503 answer, in seconds.
-const retryAfter = 5
-
 // ServeHTTP answers one poll. See docs/protocol.md for the request, the
 // answer and the status codes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -76,12 +72,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ticket, refusal := h.adm.Admit(r)
-	switch refusal {
-	case conns.PerClient:
-		unavailable(w, "fanout: too many polls from this client at once; poll again later")
-		return
-	case conns.Full, conns.Closing:
-		unavailable(w, "fanout: too many polls, or the server is shutting down; poll again later")
+	if refusal != conns.Admitted {
+		conns.Refuse(w, refusal, "polls")
 		return
 	}
 	defer h.adm.Release(ticket)
@@ -108,15 +100,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.armWrite(sv)
 		_, _ = w.Write(body)
 	case http.StatusServiceUnavailable:
-		unavailable(w, msg)
+		conns.Unavailable(w, msg)
 	default:
 		http.Error(w, msg, status)
 	}
-}
-
-func unavailable(w http.ResponseWriter, msg string) {
-	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
-	http.Error(w, msg, http.StatusServiceUnavailable)
 }
 
 // answer subscribes sub as req asks and returns the answer's body: the

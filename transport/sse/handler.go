@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -81,7 +80,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.closed.Load() {
-		unavailable(w, "fanout: the server is shutting down; reconnect later")
+		conns.Unavailable(w, "fanout: the server is shutting down; reconnect later")
 		return
 	}
 	req, status, msg := h.parse(r)
@@ -90,24 +89,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ticket, refusal := h.adm.Admit(r)
-	switch refusal {
-	case conns.PerClient:
-		unavailable(w, "fanout: too many event streams from this client; close one, or reconnect later")
-		return
-	case conns.Full, conns.Closing:
-		unavailable(w, "fanout: too many event streams; reconnect later")
+	if refusal != conns.Admitted {
+		conns.Refuse(w, refusal, "event streams")
 		return
 	}
 	s := h.newStream(req, ticket)
 	if !h.register(s) {
 		s.finish()
-		unavailable(w, "fanout: the server is shutting down; reconnect later")
+		conns.Unavailable(w, "fanout: the server is shutting down; reconnect later")
 		return
 	}
 	if status, msg := s.subscribe(r, req); status != http.StatusOK {
 		s.finish()
 		if status == http.StatusServiceUnavailable {
-			unavailable(w, msg)
+			conns.Unavailable(w, msg)
 		} else {
 			http.Error(w, msg, status)
 		}
@@ -124,14 +119,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.finish()
 		http.Error(w, "fanout: cannot take the connection over", http.StatusInternalServerError)
 	}
-}
-
-// retryAfter is the Retry-After of a 503 answer, in seconds.
-const retryAfter = 5
-
-func unavailable(w http.ResponseWriter, msg string) {
-	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
-	http.Error(w, msg, http.StatusServiceUnavailable)
 }
 
 // register adds s to the open streams, unless the handler is closing.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/transport"
+	"github.com/fanout-go/fanout/transport/internal/conns"
 )
 
 // Options configures a Handler. The zero value gives the defaults.
@@ -129,17 +130,8 @@ func (o Options) withDefaults() Options {
 	if o.MaxBatchBytes <= 0 {
 		o.MaxBatchBytes = defaultMaxBatchBytes
 	}
-	o.MaxLag = orDefault(o.MaxLag, defaultMaxLag)
-	o.MaxUnsentBytes = orDefault(o.MaxUnsentBytes, defaultMaxUnsentBytes)
-	o.SendBuffer = orDefault(o.SendBuffer, defaultSendBuffer)
+	o.MaxLag = conns.OrDefault(o.MaxLag, defaultMaxLag)
+	o.MaxUnsentBytes = conns.OrDefault(o.MaxUnsentBytes, defaultMaxUnsentBytes)
+	o.SendBuffer = conns.OrDefault(o.SendBuffer, defaultSendBuffer)
 	return o
-}
-
-// orDefault returns def for zero, v otherwise: a negative v, which turns
-// a bound off, is kept.
-func orDefault[T int | time.Duration](v, def T) T {
-	if v == 0 {
-		return def
-	}
-	return v
 }

@@ -69,12 +69,7 @@ func NewHandler(hub *fanout.Hub, opts Options) *Handler {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ticket, refusal := h.adm.Admit(r)
 	if refusal != conns.Admitted {
-		w.Header().Set("Retry-After", "5")
-		msg := "fanout: the server is at capacity or shutting down; retry later"
-		if refusal == conns.PerClient {
-			msg = "fanout: too many connections from this client; close one, or retry later"
-		}
-		http.Error(w, msg, http.StatusServiceUnavailable)
+		conns.Refuse(w, refusal, "connections")
 		return
 	}
 	started := false

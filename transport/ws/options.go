@@ -7,6 +7,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/transport"
+	"github.com/fanout-go/fanout/transport/internal/conns"
 )
 
 // Defaults of Options.
@@ -178,17 +179,8 @@ func (o Options) withDefaults() Options {
 	if o.MaxConnections <= 0 {
 		o.MaxConnections = DefaultMaxConnections
 	}
-	o.MaxLag = orDefault(o.MaxLag, DefaultMaxLag)
-	o.MaxUnsentBytes = orDefault(o.MaxUnsentBytes, DefaultMaxUnsentBytes)
-	o.SendBuffer = orDefault(o.SendBuffer, DefaultSendBuffer)
+	o.MaxLag = conns.OrDefault(o.MaxLag, DefaultMaxLag)
+	o.MaxUnsentBytes = conns.OrDefault(o.MaxUnsentBytes, DefaultMaxUnsentBytes)
+	o.SendBuffer = conns.OrDefault(o.SendBuffer, DefaultSendBuffer)
 	return o
-}
-
-// orDefault returns def for zero, v otherwise: a negative v, which turns
-// a bound off, is kept.
-func orDefault[T int | time.Duration](v, def T) T {
-	if v == 0 {
-		return def
-	}
-	return v
 }
