@@ -116,17 +116,20 @@ func (m *Meter) ObserveWrite(ds []Delivery, now time.Time) {
 	}
 	var n [LatencyBuckets]uint32
 	var sum time.Duration
+	lo, hi := LatencyBuckets, -1 // the buckets touched
 	for i := range ds {
 		if ds[i].Kind != Update || ds[i].Message == nil {
 			continue
 		}
 		d := now.Sub(ds[i].Time)
-		n[bucketOf(d)]++
+		b := bucketOf(d)
+		n[b]++
+		lo, hi = min(lo, b), max(hi, b)
 		sum += max(d, 0)
 	}
-	for i, c := range n {
-		if c > 0 {
-			m.latency.counts[i].Add(uint64(c))
+	for i := lo; i <= hi; i++ {
+		if n[i] > 0 {
+			m.latency.counts[i].Add(uint64(n[i]))
 		}
 	}
 	if sum > 0 {
