@@ -7,7 +7,7 @@
 //
 // A [Set] holds the WebSocket, Server-Sent Events and long-poll handlers of
 // one hub; [Set.Mount] puts them and the browser client (package web) on a
-// mux at the paths fanout.js uses by default, [Set.Shutdown] drains them
+// mux at the paths the documentation uses, [Set.Shutdown] drains them
 // all at once across one deadline, and [Set.Ready] is a readiness handler
 // for a load balancer: 200 while serving, 503 once the drain has begun.
 // [Set.Handlers] hands the three handlers to package metrics. [Run] does

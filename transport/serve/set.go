@@ -69,10 +69,12 @@ func New(hub *fanout.Hub, opts Options) *Set {
 // Mount registers the set on mux under prefix: the WebSocket handler at
 // prefix+"/ws", Server-Sent Events at prefix+"/events", long-poll at
 // prefix+"/poll" and the browser client at prefix+"/fanout.js", the paths
-// fanout.js uses by default. prefix is "" (the root) or a path such as
-// "/live", starting with a slash and not ending with one. Like
-// http.ServeMux.Handle, Mount panics on a malformed prefix or on a path
-// already registered: both are mistakes in the program, not in a request.
+// the documentation uses; a page passes them to fanout.js, as in
+// new FanoutClient({ ws: '/ws', sse: '/events' }). prefix is "" (the
+// root) or a path such as "/live", starting with a slash and not ending
+// with one. Like http.ServeMux.Handle, Mount panics on a malformed prefix
+// or on a path already registered: both are mistakes in the program, not
+// in a request.
 //
 // Mount does not register the readiness handler: mount Ready where the
 // load balancer probes, usually "GET /readyz".
