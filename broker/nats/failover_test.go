@@ -257,9 +257,10 @@ func TestFailoverWebSocketNATS(t *testing.T) {
 				affected = func(*recorder) bool { return true }
 				ns.stop()
 				ns.start()
+				up := time.Now() // what arrives before was in flight at the stop
 				received = func(r *recorder) (time.Time, bool) {
 					_, _, at, _ := r.state()
-					return at, at.After(faulted)
+					return at, at.After(up)
 				}
 			}
 			waitAll(t, recs, "every affected client receives again", func(r *recorder) bool {
