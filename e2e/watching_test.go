@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"testing"
@@ -14,16 +15,28 @@ import (
 
 // gateways serves the scoreboard from n gateways, hubs that share one
 // in-process broker as several processes would share Redis; the feed
-// publishes through the first. The test's cleanup closes everything.
-func gateways(t *testing.T, n int) []*httptest.Server {
+// publishes through the first. The first refuses WebSocket when noWS is
+// set, as a proxy that does not pass it would, so its pages use SSE. The
+// test's cleanup closes everything.
+func gateways(t *testing.T, n int, noWS bool) []*httptest.Server {
 	t.Helper()
 	mb := memory.New(memory.Options{})
 	var hubs []*fanout.Hub
 	var servers []*httptest.Server
-	for range n {
+	for i := range n {
 		hub := fanout.NewHub(fanout.Options{Broker: mb.Connect(), TopicConfig: game.TopicConfig})
 		srv := game.NewServer(hub, game.ServerOptions{})
-		ts := httptest.NewServer(srv)
+		var h http.Handler = srv
+		if i == 0 && noWS {
+			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/ws" {
+					http.Error(w, "no WebSocket through this proxy", http.StatusForbidden)
+					return
+				}
+				srv.ServeHTTP(w, r)
+			})
+		}
+		ts := httptest.NewServer(h)
 		t.Cleanup(func() {
 			_ = srv.Close()
 			ts.Close()
@@ -60,12 +73,21 @@ func (b *browser) waitWatching(id string, n int) {
 
 // TestScoreboardShowsWatching: a page shows how many pages watch each game,
 // over both gateways: 1, then 2 when a page on the other gateway joins,
-// then 1 again when that one leaves.
+// then 1 again when that one leaves; the first page over WebSocket, then
+// over Server-Sent Events.
 func TestScoreboardShowsWatching(t *testing.T) {
-	gw := gateways(t, 2)
+	for _, transport := range []string{"ws", "sse"} {
+		t.Run(transport, func(t *testing.T) { testWatching(t, transport) })
+	}
+}
+
+// testWatching runs TestScoreboardShowsWatching with the first page on
+// transport.
+func testWatching(t *testing.T, transport string) {
+	gw := gateways(t, 2, transport == "sse")
 	first := newBrowser(t)
 	first.open(gw[0].URL)
-	first.waitOpen("ws")
+	first.waitOpen(transport)
 	first.waitWatching("g1", 1)
 
 	second, closeSecond := first.tab()
