@@ -53,11 +53,12 @@ func (b *pausingBroker) pause() {
 	b.mu.Unlock()
 }
 
-// resume hands the node what was held, then lets deliveries through.
-func (b *pausingBroker) resume() {
+// resume hands the node what was held, but for the first lost of it,
+// then lets deliveries through.
+func (b *pausingBroker) resume(lost int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, p := range b.held {
+	for _, p := range b.held[lost:] {
 		b.sink.Receive(p)
 	}
 	b.held, b.paused = nil, false
@@ -110,7 +111,7 @@ func TestNodeBehindHistoryResetsNobody(t *testing.T) {
 		resumed <- r
 	}()
 	<-pb.recovered // the catch-up has the broker's answer: history from 13
-	pb.resume()    // the node runs again
+	pb.resume(0)   // the node runs again
 	r := <-resumed
 	defer r.Close()
 	assert.Zero(t, r.Len(), "resumed at the head: nothing to deliver")
@@ -146,10 +147,40 @@ func TestNodeBehindHistoryWaitsBounded(t *testing.T) {
 		for _, s := range subs {
 			nodeExpect(t, s, fanout.Reset, last, "s20")
 		}
-		pb.resume() // the held publications are old news now
+		pb.resume(0) // the held publications are old news now
 		p21 := nodePublish(t, pub, "t", 21)
 		for _, s := range append(subs, r) {
 			nodeExpect(t, s, fanout.Update, p21, "u21")
 		}
 	})
+}
+
+// A node whose own stream turns out to have lost publications (what it
+// delivers after the wait starts with a hole) is repaired at once: its
+// subscribers, whose positions history no longer holds, are reset, and the
+// resuming client goes on from its position.
+func TestNodeBehindHistoryWithALossResets(t *testing.T) {
+	pub, h, pb, subs := laggingNode(t, fanout.Options{})
+	pb.pause()
+	var last fanout.Position
+	for i := 1; i <= 20; i++ {
+		last = nodePublish(t, pub, "t", i)
+	}
+	resumed := make(chan *fanout.Subscriber, 1)
+	go func() {
+		r := h.NewSubscriber(fanout.SubscriberOptions{})
+		assert.NoError(t, r.Resume(context.Background(), "t", last))
+		resumed <- r
+	}()
+	<-pb.recovered
+	pb.resume(5) // 1 to 5 were lost on the way
+	r := <-resumed
+	defer r.Close()
+	for _, s := range subs {
+		nodeExpect(t, s, fanout.Reset, last, "s20")
+	}
+	p21 := nodePublish(t, pub, "t", 21)
+	for _, s := range append(subs, r) {
+		nodeExpect(t, s, fanout.Update, p21, "u21")
+	}
 }
