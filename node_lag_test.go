@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/broker/memory"
@@ -62,6 +63,17 @@ func (b *pausingBroker) resume(lost int) {
 		b.sink.Receive(p)
 	}
 	b.held, b.paused = nil, false
+}
+
+// waitHeld waits until n publications are held: the broker delivers them
+// on its own goroutine.
+func (b *pausingBroker) waitHeld(t *testing.T, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return len(b.held) >= n
+	}, 10*time.Second, time.Millisecond)
 }
 
 type pausingSink struct{ b *pausingBroker }
@@ -173,6 +185,7 @@ func TestNodeBehindHistoryWithALossResets(t *testing.T) {
 		resumed <- r
 	}()
 	<-pb.recovered
+	pb.waitHeld(t, 20)
 	pb.resume(5) // 1 to 5 were lost on the way
 	r := <-resumed
 	defer r.Close()
