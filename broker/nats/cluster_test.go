@@ -344,6 +344,10 @@ func TestClusterHubs(t *testing.T) {
 			clients = append(clients, cl)
 			sub := h.NewSubscriber(fanout.SubscriberOptions{QueueSize: 1024})
 			require.NoError(t, sub.Subscribe(ctx, topic))
+			first, err := sub.Next(ctx)
+			require.NoError(t, err)
+			require.Equal(t, fanout.Snapshot, first.Kind, "every subscription starts with a snapshot")
+			require.Nil(t, first.Data, "the topic has no state yet")
 			wg.Go(func() {
 				defer func() { _ = sub.Close() }()
 				for {

@@ -97,15 +97,21 @@ func Example_twoNodes() {
 	if err := sub.Subscribe(ctx, "game:7"); err != nil {
 		panic(err)
 	}
+	d, err := sub.Next(ctx) // every subscription starts with a snapshot: no state yet
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(d.Kind, d.Seq, d.Data == nil)
 	pos, err := a.Publish("game:7", []byte(`{"goal":"A"}`))
 	if err != nil {
 		panic(err)
 	}
-	d, err := sub.Next(ctx)
+	d, err = sub.Next(ctx)
 	if err != nil {
 		panic(err)
 	}
 	fmt.Println(d.Kind, d.Seq, d.Position() == pos, string(d.Data))
 	// Output:
+	// snapshot 0 true
 	// update 1 true {"goal":"A"}
 }

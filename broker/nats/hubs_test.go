@@ -58,6 +58,10 @@ func (c *consumer) run(ctx context.Context, sub *fanout.Subscriber, fallback *fa
 		if err != nil {
 			return fmt.Errorf("%s after %v: %w", c.name, c.last, err)
 		}
+		if d.Kind == fanout.Snapshot && c.last.Epoch == "" && d.Data == nil {
+			c.last = d.Position() // a subscription's first message: the topic has no state yet
+			continue
+		}
 		if d.Kind != fanout.Update || d.Gap {
 			return fmt.Errorf("%s: %s (gap %v) at %v after %v", c.name, d.Kind, d.Gap, d.Position(), c.last)
 		}

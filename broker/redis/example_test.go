@@ -33,12 +33,17 @@ func Example() {
 	if err := onB.Subscribe(ctx, "game:7"); err != nil {
 		log.Fatal(err)
 	}
+	d, err := onB.Next(ctx) // every subscription starts with a snapshot: none yet
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("node B:", d.Kind, d.Seq, d.Data == nil)
 
 	// The feed publishes on node A.
 	if _, err := nodeA.PublishState("game:7", []byte(`{"goal":"A"}`), []byte(`{"score":"1-0"}`)); err != nil {
 		log.Fatal(err)
 	}
-	d, err := onB.Next(ctx)
+	d, err = onB.Next(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -61,6 +66,7 @@ func Example() {
 	}
 	fmt.Println("node A:", d.Kind, d.Seq, string(d.Data))
 	// Output:
+	// node B: snapshot 0 true
 	// node B: update 1 {"goal":"A"}
 	// node A: update 2 {"goal":"B"}
 }
