@@ -8,7 +8,7 @@ import (
 
 // serveLoop serves s in the ordinary handler model, for HTTP/2 streams and
 // writers that cannot be hijacked: the request's goroutine is the stream's
-// writer until the stream ends. It holds stRunning throughout, so the
+// writer until the stream ends. It holds the writer role throughout, so the
 // subscriber's OnReady starts no other writer.
 func (s *stream) serveLoop(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController) {
 	defer s.finish()

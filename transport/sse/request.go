@@ -103,7 +103,7 @@ func (s *stream) subscribe(r *http.Request, req request) (status int, msg string
 func (h *Handler) newStream(req request, ticket conns.Ticket) *stream {
 	s := &stream{h: h, cur: newCursor(req.topics), ticket: ticket, started: time.Now()}
 	s.lag = conns.NewLag(h.opts.MaxLag, h.opts.MaxUnsentBytes)
-	s.state.Store(stRunning) // the request's goroutine is the first writer
+	s.writer.Init(true, false) // the request's goroutine is the first writer
 	s.cur.decode(req.cursor)
 	s.sub = h.hub.NewSubscriber(fanout.SubscriberOptions{
 		QueueSize:        h.opts.QueueSize,

@@ -14,10 +14,8 @@ import (
 
 // Bits of stream.state.
 const (
-	stRunning  = 1 << iota // a goroutine is the stream's writer
-	stPing                 // a heartbeat is due
-	stFinished             // the stream ended: start no writer
-	stEnding               // Shutdown: write what is queued, then end
+	stPing   = 1 << iota // a heartbeat is due
+	stEnding             // Shutdown: write what is queued, then end
 )
 
 // stream is one open event stream.
@@ -25,8 +23,9 @@ type stream struct {
 	h   *Handler
 	sub *fanout.Subscriber
 
-	state atomic.Uint32 // st* bits
-	wrote atomic.Bool   // events were written since the last heartbeat tick
+	state  atomic.Uint32 // st* bits
+	writer conns.Writer  // the writer role: held by the request's goroutine first, then by writer goroutines
+	wrote  atomic.Bool   // events were written since the last heartbeat tick
 	// hijacked is set once the stream has its own connection; the
 	// heartbeat goroutine serves only those streams.
 	hijacked atomic.Bool
@@ -37,7 +36,7 @@ type stream struct {
 	ticket  conns.Ticket // the stream's admission
 	started time.Time    // when the stream subscribed: what it queued then is undelivered since
 
-	// Owned by the writer (the goroutine that set stRunning).
+	// Owned by the writer (the goroutine that holds the writer role).
 	lag   conns.Lag // how far the writer is behind
 	since time.Time // when the oldest message of the batch being built became undelivered
 	cur   cursor
@@ -63,27 +62,22 @@ type scratch struct {
 	ds  [32]fanout.Delivery
 }
 
-// trigger makes sure a writer runs for s. It is the subscriber's OnReady
-// hook and the heartbeat's kick, so it runs on a publisher's goroutine
-// under the topic's lock: it only flips bits and starts a goroutine.
+// trigger makes sure a writer runs for s (see conns.Writer). It is the
+// subscriber's OnReady hook and the heartbeat's kick, so it runs on a
+// publisher's goroutine under the topic's lock: it only flips bits and
+// starts a goroutine.
 func (s *stream) trigger() {
-	if s.state.Load()&(stRunning|stFinished) != 0 {
+	if s.writer.Busy() {
 		return
 	}
 	h := s.h
-	h.active.Add(1) // before the CAS, so that Close waiting for zero sees it
-	for {
-		old := s.state.Load()
-		if old&(stRunning|stFinished) != 0 {
-			h.leave()
-			return
-		}
-		if s.state.CompareAndSwap(old, old|stRunning) {
-			break
-		}
+	h.active.Add(1) // before taking the role, so that Close waiting for zero sees it
+	if !s.writer.TryStart() {
+		h.leave()
+		return
 	}
 	if s.runFn == nil {
-		s.runFn = s.runAsync // once per stream; trigger holds stRunning
+		s.runFn = s.runAsync // once per stream; trigger holds the role
 	}
 	go s.runFn()
 }
@@ -94,21 +88,14 @@ func (s *stream) runAsync() {
 }
 
 // run writes until nothing is left to write, then gives the writer role
-// up. The caller holds stRunning.
+// up. The caller holds the role.
 func (s *stream) run() {
 	for {
 		if !s.flush() {
 			s.finish()
 			return
 		}
-		s.state.And(^uint32(stRunning))
-		// Whoever queued work after the flush either saw stRunning and
-		// left it to us, or started a writer of its own: look again.
-		if !s.pending() {
-			return
-		}
-		old := s.state.Load()
-		if old&(stRunning|stFinished) != 0 || !s.state.CompareAndSwap(old, old|stRunning) {
+		if !s.writer.Release(s.pending) {
 			return
 		}
 	}
@@ -284,7 +271,7 @@ func (s *stream) finish() {
 	s.finished = true
 	conn := s.conn
 	s.mu.Unlock()
-	s.state.Or(stFinished)
+	s.writer.Kill()
 	switch {
 	case conn == nil:
 	case s.stuck.Load():

@@ -44,8 +44,7 @@ type conn struct {
 	joined  atomic.Int64 // when the latest subscribe began, in Unix nanoseconds (see conns.Since)
 
 	// Writer state; see writer.go.
-	state   atomic.Int32  // writerIdle, writerRunning or writerDead
-	idle    chan struct{} // receives a value when a writer goes idle (capacity 1)
+	writer  conns.Writer // the writer role: a writer goroutine runs while it is held
 	writes  sync.WaitGroup
 	writeFn func()      // c.write, made once
 	timer   *time.Timer // write deadline, armed around each write; set once by the first writer
@@ -70,7 +69,8 @@ type conn struct {
 }
 
 func newConn(h *Handler, wsc *websocket.Conn, nc net.Conn, r *http.Request) *conn {
-	c := &conn{h: h, ws: wsc, nc: nc, idle: make(chan struct{}, 1)}
+	c := &conn{h: h, ws: wsc, nc: nc}
+	c.writer.Init(false, true)
 	c.writeFn = c.write
 	c.handleFn = c.handleCommand
 	// net/http cancels r's context when ServeHTTP returns: keep its values,

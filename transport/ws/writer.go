@@ -12,23 +12,11 @@ import (
 	"github.com/fanout-go/fanout/transport/internal/conns"
 )
 
-// States of a connection's writer.
-const (
-	writerIdle    int32 = iota // no writer goroutine; the next wake starts one
-	writerRunning              // a writer goroutine runs (or is about to)
-	writerDead                 // the connection ended: never start a writer again
-)
-
-// wake starts the writer unless it is running. It is the subscriber's
-// OnReady hook, so it runs on a publisher's goroutine under the topic's
-// lock: it only flips the state and starts a goroutine.
-//
-// No wakeup is lost: a writer that is finishing sets the state to idle
-// and only then looks for work again (hasWork), so a message queued after
-// its last Drain either finds the state idle here and starts a new writer,
-// or is found by the finishing writer.
+// wake starts the writer unless it is running (see conns.Writer). It is
+// the subscriber's OnReady hook, so it runs on a publisher's goroutine
+// under the topic's lock: it only flips the state and starts a goroutine.
 func (c *conn) wake() {
-	if c.state.CompareAndSwap(writerIdle, writerRunning) {
+	if c.writer.TryStart() {
 		c.writes.Add(1)
 		go c.writeFn() // a func value made once: "go c.write()" would allocate a closure each time
 	}
@@ -44,12 +32,7 @@ func (c *conn) write() {
 		if code := c.closeAt.Load(); code != 0 {
 			c.close(websocket.StatusCode(code))
 		}
-		c.state.Store(writerIdle)
-		select {
-		case c.idle <- struct{}{}:
-		default:
-		}
-		if !c.hasWork() || !c.state.CompareAndSwap(writerIdle, writerRunning) {
+		if !c.writer.Release(c.hasWork) {
 			return
 		}
 	}
@@ -59,9 +42,7 @@ func (c *conn) write() {
 // from starting. It is called once, by the reading goroutine, after the
 // subscriber is closed and the connection aborted, so a writer ends soon.
 func (c *conn) stopWriter() {
-	for !c.state.CompareAndSwap(writerIdle, writerDead) {
-		<-c.idle
-	}
+	c.writer.Stop()
 	c.writes.Wait()
 	if c.timer != nil {
 		c.timer.Stop()
