@@ -28,10 +28,11 @@ type Handler struct {
 	adm   *conns.Admission // requests being served: Shutdown and Close wait for them
 	pool  sync.Pool        // *[]fanout.Delivery of QueueSize
 
-	mu      sync.Mutex            // guards the fields below and serving.released
-	closing bool                  // Shutdown or Close began: release the requests that come
-	cut     bool                  // the requests are cut: cut those that come
-	serving map[*serving]struct{} // the requests being served
+	serving conns.Set[*serving] // the requests being served
+
+	mu      sync.Mutex // guards the fields below and serving.released
+	closing bool       // Shutdown or Close began: release the requests that come
+	cut     bool       // the requests are cut: cut those that come
 }
 
 // serving is one request being served, for releasing it (a held request
@@ -48,10 +49,9 @@ type serving struct {
 func NewHandler(hub *fanout.Hub, opts Options) *Handler {
 	opts = opts.withDefaults()
 	h := &Handler{
-		hub:     hub,
-		opts:    opts,
-		adm:     conns.NewAdmission(opts.MaxHeld, opts.MaxPerClient, opts.ClientKey),
-		serving: make(map[*serving]struct{}),
+		hub:  hub,
+		opts: opts,
+		adm:  conns.NewAdmission(opts.MaxHeld, opts.MaxPerClient, opts.ClientKey),
 	}
 	h.pool.New = func() any {
 		ds := make([]fanout.Delivery, 64)
@@ -242,12 +242,9 @@ func (h *Handler) Close() error {
 func (h *Handler) beginClose() []*serving {
 	h.adm.Close()
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.closing = true
-	held := make([]*serving, 0, len(h.serving))
-	for sv := range h.serving {
-		held = append(held, sv)
-	}
+	h.mu.Unlock()
+	held, _ := h.serving.Close()
 	return held
 }
 
@@ -270,9 +267,9 @@ func (sv *serving) releaseLocked() {
 // track adds sv to the requests being served. Once the handler closes,
 // it releases sv at once, and once the requests are cut, it cuts sv.
 func (h *Handler) track(sv *serving) {
+	h.serving.Add(sv)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.serving[sv] = struct{}{}
 	if h.closing {
 		sv.releaseLocked()
 	}
@@ -281,11 +278,7 @@ func (h *Handler) track(sv *serving) {
 	}
 }
 
-func (h *Handler) untrack(sv *serving) {
-	h.mu.Lock()
-	delete(h.serving, sv)
-	h.mu.Unlock()
-}
+func (h *Handler) untrack(sv *serving) { h.serving.Remove(sv) }
 
 // armWrite sets the write deadline of sv's answer, Options.WriteTimeout
 // from now, unless sv is cut (its deadline is in the past and stays so).
@@ -303,7 +296,7 @@ func (h *Handler) cutAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.cut = true
-	for sv := range h.serving {
+	for _, sv := range h.serving.Items() {
 		sv.releaseLocked()
 		sv.cutNow()
 	}

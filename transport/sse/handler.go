@@ -33,10 +33,11 @@ type Handler struct {
 	retry   []byte // the retry: line and the blank line that ends it
 	scratch sync.Pool
 
-	mu        sync.Mutex // guards streams, closing and hbStarted
-	streams   map[*stream]struct{}
-	closing   bool // Shutdown or Close began: refuse new streams
-	hbStarted bool // the heartbeat goroutine runs
+	streams conns.Set[*stream] // the open streams; closed by Shutdown or Close
+
+	mu        sync.Mutex // guards closing and hbStarted
+	closing   bool       // Shutdown or Close began: start no heartbeat
+	hbStarted bool       // the heartbeat goroutine runs
 
 	closed atomic.Bool      // closing, readable without mu
 	adm    *conns.Admission // streams admitted and not yet finished
@@ -53,13 +54,12 @@ type Handler struct {
 func NewHandler(hub *fanout.Hub, opts Options) *Handler {
 	opts = opts.withDefaults()
 	h := &Handler{
-		hub:     hub,
-		opts:    opts,
-		streams: make(map[*stream]struct{}),
-		idle:    make(chan struct{}, 1),
-		stopHB:  make(chan struct{}),
-		hbDone:  make(chan struct{}),
-		adm:     conns.NewAdmission(opts.MaxConnections, opts.MaxPerClient, opts.ClientKey),
+		hub:    hub,
+		opts:   opts,
+		idle:   make(chan struct{}, 1),
+		stopHB: make(chan struct{}),
+		hbDone: make(chan struct{}),
+		adm:    conns.NewAdmission(opts.MaxConnections, opts.MaxPerClient, opts.ClientKey),
 	}
 	h.retry = fmt.Appendf(nil, "retry: %d\n\n", opts.Retry.Milliseconds())
 	h.scratch.New = func() any { return &scratch{out: make([]byte, 0, 4096)} }
@@ -121,21 +121,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// register adds s to the open streams, unless the handler is closing.
-func (h *Handler) register(s *stream) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closing {
-		return false
-	}
-	h.streams[s] = struct{}{}
-	return true
-}
+// register adds s to the open streams, and reports false once the
+// handler is closing: then the caller finishes s.
+func (h *Handler) register(s *stream) bool { return h.streams.Add(s) }
 
 func (h *Handler) unregister(s *stream) {
-	h.mu.Lock()
-	delete(h.streams, s)
-	h.mu.Unlock()
+	h.streams.Remove(s)
 	h.adm.Release(s.ticket)
 }
 
@@ -152,14 +143,11 @@ func (h *Handler) leave() {
 // beginClose stops accepting streams and returns those open.
 func (h *Handler) beginClose() []*stream {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.closing = true
+	h.mu.Unlock()
 	h.closed.Store(true)
 	h.adm.Close()
-	streams := make([]*stream, 0, len(h.streams))
-	for s := range h.streams {
-		streams = append(streams, s)
-	}
+	streams, _ := h.streams.Close()
 	return streams
 }
 

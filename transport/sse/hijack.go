@@ -76,15 +76,13 @@ func (h *Handler) heartbeat() {
 		case <-h.stopHB:
 			return
 		case <-tick.C:
-			h.mu.Lock()
-			for s := range h.streams {
+			h.streams.Each(func(s *stream) {
 				if !s.hijacked.Load() || s.wrote.Swap(false) {
-					continue
+					return
 				}
 				s.state.Or(stPing)
 				s.trigger()
-			}
-			h.mu.Unlock()
+			})
 		}
 	}
 }

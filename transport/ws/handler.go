@@ -31,11 +31,11 @@ type Handler struct {
 	// then their connections' goroutines. Shutdown and Close wait for it.
 	adm *conns.Admission
 
-	mu      sync.Mutex // guards the fields below
-	conns   map[*conn]struct{}
-	closing bool          // Shutdown or Close started: refuse new requests
-	hurry   chan struct{} // closed by Close: stop pacing, close the rest now
-	closed  bool          // hurry is closed
+	open conns.Set[*conn] // the upgraded connections; closed by Shutdown or Close
+
+	mu     sync.Mutex    // guards the fields below
+	hurry  chan struct{} // closed by Close: stop pacing, close the rest now
+	closed bool          // hurry is closed
 }
 
 // NewHandler returns a handler serving hub's topics with opts.
@@ -50,7 +50,6 @@ func NewHandler(hub *fanout.Hub, opts Options) *Handler {
 			CompressionMode:    opts.CompressionMode,
 		},
 		adm:   conns.NewAdmission(opts.MaxConnections, opts.MaxPerClient, opts.ClientKey),
-		conns: make(map[*conn]struct{}),
 		hurry: make(chan struct{}),
 	}
 }
@@ -121,32 +120,23 @@ func (h *Handler) run(c *conn, ticket conns.Ticket) {
 }
 
 // register adds c to the open connections. Once Shutdown or Close has
-// begun, it returns the close code for c instead.
+// begun, it returns the close code for c as well.
 func (h *Handler) register(c *conn) websocket.StatusCode {
+	if h.open.Add(c) {
+		return 0
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	switch {
-	case h.closed:
+	if h.closed {
 		return websocket.StatusGoingAway
-	case h.closing:
-		return transport.CloseReconnect
 	}
-	h.conns[c] = struct{}{}
-	return 0
+	return transport.CloseReconnect
 }
 
-func (h *Handler) unregister(c *conn) {
-	h.mu.Lock()
-	delete(h.conns, c)
-	h.mu.Unlock()
-}
+func (h *Handler) unregister(c *conn) { h.open.Remove(c) }
 
 // Len returns the number of open connections.
-func (h *Handler) Len() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.conns)
-}
+func (h *Handler) Len() int { return h.open.Len() }
 
 // Shutdown stops accepting connections (new requests get HTTP 503) and
 // closes the open ones with transport.CloseReconnect (4001, "reconnect"),
@@ -184,16 +174,15 @@ const closeGrace = 2 * time.Second
 // goroutines to end. Peers that do not answer the close handshake within
 // 2 seconds are cut. It is idempotent and returns nil.
 func (h *Handler) Close() error {
-	h.startClosing()
 	h.mu.Lock()
 	if !h.closed {
 		h.closed = true
 		close(h.hurry)
 	}
-	conns := h.snapshotLocked()
 	h.mu.Unlock()
+	open, _ := h.startClosing()
 	var closers sync.WaitGroup
-	h.closeAll(&closers, conns, websocket.StatusGoingAway)
+	h.closeAll(&closers, open, websocket.StatusGoingAway)
 	done := make(chan struct{})
 	go func() {
 		closers.Wait()
@@ -213,21 +202,9 @@ func (h *Handler) Close() error {
 
 // startClosing refuses new connections and returns the open ones; first
 // reports whether this call made the switch.
-func (h *Handler) startClosing() (conns []*conn, first bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	first = !h.closing
-	h.closing = true
+func (h *Handler) startClosing() (open []*conn, first bool) {
 	h.adm.Close()
-	return h.snapshotLocked(), first
-}
-
-func (h *Handler) snapshotLocked() []*conn {
-	conns := make([]*conn, 0, len(h.conns))
-	for c := range h.conns {
-		conns = append(conns, c)
-	}
-	return conns
+	return h.open.Close()
 }
 
 // drain closes open in paced batches with 4001 (see conns.Pace).
@@ -252,10 +229,7 @@ func (h *Handler) closeAll(closers *sync.WaitGroup, conns []*conn, code websocke
 // closeNow cuts every connection, without a handshake, dropping what the
 // kernel still holds for them.
 func (h *Handler) closeNow() {
-	h.mu.Lock()
-	open := h.snapshotLocked()
-	h.mu.Unlock()
-	for _, c := range open {
+	for _, c := range h.open.Items() {
 		c.cut()
 	}
 }
