@@ -92,6 +92,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sub := h.hub.NewSubscriber(fanout.SubscriberOptions{QueueSize: h.opts.QueueSize, MaxSubscriptions: len(req.topics), Meter: &h.stats.Meter})
 	defer sub.Close()
 	body, status, msg := h.answer(ctx, sub, req, sv.release)
+	_ = sub.Close() // its queue goes now, not after the write
 	switch status {
 	case http.StatusOK:
 		header := w.Header()
@@ -188,9 +189,10 @@ func (h *Handler) drain(b []byte, sub *fanout.Subscriber) ([]byte, error) {
 	start := len(b)
 	for {
 		n, err := sub.Drain(*ds)
-		for _, d := range (*ds)[:n] {
+		for i, d := range (*ds)[:n] {
 			enc := protocol.Encode(d)
 			if len(b) > start && len(b)-start+len(enc) > h.opts.MaxUnsentBytes {
+				h.stats.Meter.ObserveWrite((*ds)[:i], time.Now())
 				clear((*ds)[:n])
 				return b, nil // full: the rest waits for the next poll
 			}
