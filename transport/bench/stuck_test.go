@@ -32,6 +32,9 @@ import (
 // handlers' default 10-second bounds ("after"), with the clients still
 // connected and still not reading. Handlers run with their defaults.
 func BenchmarkNeverReading(b *testing.B) {
+	if testing.Short() {
+		b.Skip("about 40 s: run it without -short (BENCHMARKS.md, Hostile clients)")
+	}
 	for _, transport := range []string{"ws", "sse", "poll"} {
 		b.Run("transport="+transport, func(b *testing.B) {
 			for b.Loop() {
