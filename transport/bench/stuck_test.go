@@ -17,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/fanout-go/fanout"
+	fanouttransport "github.com/fanout-go/fanout/transport"
 	"github.com/fanout-go/fanout/transport/internal/slowclient"
 	"github.com/fanout-go/fanout/transport/poll"
 	"github.com/fanout-go/fanout/transport/sse"
@@ -81,7 +82,9 @@ func measureStuck(transport string, n int) (held, after stuckCost, err error) {
 	default:
 		h = poll.NewHandler(hub, poll.Options{})
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ConnContext = fanouttransport.ConnContext // as serve.NewServer sets it: long-poll reaches its connections
+	srv.Start()
 	defer srv.Close()
 	defer h.Close()
 	first, err := hub.Publish("t", []byte(`0`))

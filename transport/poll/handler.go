@@ -3,6 +3,7 @@ package poll
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -39,6 +40,7 @@ type Handler struct {
 // is answered at once) or cutting it.
 type serving struct {
 	rc       *http.ResponseController
+	conn     net.Conn // the request's connection, when the server's ConnContext is transport.ConnContext; else nil
 	cancel   context.CancelFunc
 	release  chan struct{} // closed to answer a held request at once
 	released bool
@@ -77,7 +79,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.adm.Release(ticket)
-	sv := &serving{rc: http.NewResponseController(w), release: make(chan struct{})}
+	sv := &serving{rc: http.NewResponseController(w), conn: conns.ConnOf(r.Context()), release: make(chan struct{})}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	sv.cancel = cancel
@@ -98,8 +100,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		header := w.Header()
 		header.Set("Content-Type", "application/json")
 		header.Set("Cache-Control", "no-store")
+		if sv.conn != nil {
+			conns.SetSendBuffer(sv.conn, h.opts.SendBuffer)
+		}
 		h.armWrite(sv)
+		stop := sv.discardAfter(h.opts.WriteTimeout)
 		_, _ = w.Write(body)
+		stop()
 	case http.StatusServiceUnavailable:
 		conns.Unavailable(w, msg)
 	default:
@@ -283,14 +290,33 @@ func (h *Handler) track(sv *serving) {
 func (h *Handler) untrack(sv *serving) { h.serving.Remove(sv) }
 
 // armWrite sets the write deadline of sv's answer, Options.WriteTimeout
-// from now, unless sv is cut (its deadline is in the past and stays so).
-// A ResponseWriter without deadlines leaves the write unbounded.
+// from now (a second more when sv's connection is known: discardAfter
+// cuts it first), unless sv is cut (its deadline is in the past and stays
+// so). A ResponseWriter without deadlines leaves the write unbounded.
 func (h *Handler) armWrite(sv *serving) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.cut {
-		_ = sv.rc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
+		d := h.opts.WriteTimeout
+		if sv.conn != nil {
+			d += time.Second
+		}
+		_ = sv.rc.SetWriteDeadline(time.Now().Add(d))
 	}
+}
+
+// discardAfter cuts sv's connection with a reset if its answer is not
+// written within d, and returns what stops that. net/http closes a
+// connection whose write timed out as any other, and the kernel then
+// keeps the unsent answer, for minutes, for a client that does not read;
+// a reset makes it drop it. Without the connection (see
+// transport.ConnContext) the write deadline alone bounds the write.
+func (sv *serving) discardAfter(d time.Duration) (stop func()) {
+	if sv.conn == nil {
+		return func() {}
+	}
+	t := time.AfterFunc(d, func() { _ = conns.Discard(sv.conn) })
+	return func() { t.Stop() }
 }
 
 // cutAll cuts every request being served, and those to come.
@@ -309,4 +335,7 @@ func (h *Handler) cutAll() {
 func (sv *serving) cutNow() {
 	sv.cancel()
 	_ = sv.rc.SetWriteDeadline(time.Unix(1, 0))
+	if sv.conn != nil {
+		_ = conns.Discard(sv.conn)
+	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/transport"
+	"github.com/fanout-go/fanout/transport/internal/conns"
 )
 
 // Options configures a Handler. The zero value gives the defaults.
@@ -51,6 +52,15 @@ type Options struct {
 	// resumes from the last message the client got. Zero means 1 MiB.
 	MaxUnsentBytes int
 
+	// SendBuffer caps the kernel send buffer (SO_SNDBUF) of the
+	// connections polls come on, in bytes, so that an answer a client
+	// does not read fills it soon and WriteTimeout cuts the connection
+	// (with a reset: the kernel drops what was not read). It needs the
+	// http.Server's ConnContext to be transport.ConnContext (serve.NewServer
+	// sets it): net/http owns a poll's connection. Zero means 128 KiB; a
+	// negative value leaves the kernel's size.
+	SendBuffer int
+
 	// MaxTopics bounds the topics of one request; a request naming more
 	// is answered 400. Zero means 100.
 	MaxTopics int
@@ -68,6 +78,7 @@ const (
 	defaultMaxTopics      = 100
 	defaultWriteTimeout   = 10 * time.Second
 	defaultMaxUnsentBytes = 1 << 20
+	defaultSendBuffer     = 128 << 10
 )
 
 func (o Options) withDefaults() Options {
@@ -89,5 +100,6 @@ func (o Options) withDefaults() Options {
 	if o.QueueSize <= 0 {
 		o.QueueSize = fanout.DefaultQueueSize
 	}
+	o.SendBuffer = conns.OrDefault(o.SendBuffer, defaultSendBuffer)
 	return o
 }

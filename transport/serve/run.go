@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/fanout-go/fanout/transport/internal/conns"
 )
 
 // The timeouts NewServer sets; see there.
@@ -38,6 +40,11 @@ const (
 //     or SSE query the defaults allow (100 topics of 200 bytes, escaped;
 //     about 64 KiB). Raise it with the transports' MaxTopics.
 //
+// ConnContext is transport.ConnContext: the long-poll handler reaches its
+// connections through it, caps their send buffers and cuts a stuck one
+// with a reset, as the WebSocket and SSE handlers do with theirs. Chain it
+// if you set a ConnContext of your own.
+//
 // WriteTimeout stays zero, deliberately: net/http sets it once per request,
 // from its start, not per write. Over HTTP/1.1 a long-poll held longer
 // could no longer write its answer, and over HTTP/2 it resets an SSE
@@ -52,6 +59,7 @@ func NewServer(h http.Handler) *http.Server {
 		ReadTimeout:       readTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
+		ConnContext:       conns.WithConn, // transport.ConnContext: the long-poll handler bounds and cuts its connections
 	}
 }
 
