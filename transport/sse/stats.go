@@ -5,6 +5,7 @@ import (
 
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/transport"
+	"github.com/fanout-go/fanout/transport/internal/tally"
 )
 
 // Stats returns the handler's counters, for metrics: open streams, their
@@ -26,4 +27,4 @@ func endReason(err error) string {
 }
 
 // counters is what the handler counts for Stats.
-type counters = transport.Counters
+type counters = tally.Counters

@@ -5,6 +5,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/fanout-go/fanout/transport"
+	"github.com/fanout-go/fanout/transport/internal/tally"
 )
 
 // Stats returns the handler's counters, for metrics: open connections,
@@ -17,4 +18,4 @@ func (h *Handler) Stats() transport.Stats { return h.stats.Stats("ws", h.Len()) 
 func closeName(code websocket.StatusCode) string { return strconv.Itoa(int(code)) }
 
 // counters is what the handler counts for Stats.
-type counters = transport.Counters
+type counters = tally.Counters
