@@ -67,6 +67,9 @@ func runCrossNode(b *testing.B, pub, sub *fanout.Hub, publishers, size int) {
 		if err := s.Subscribe(ctx, topics[i]); err != nil {
 			b.Fatal(err)
 		}
+		if _, err := s.Next(ctx); err != nil { // the snapshot every subscription starts with
+			b.Fatal(err)
+		}
 	}
 	sent := make([]atomic.Int64, b.N) // send time of message i, Unix ns
 	lat := make([]time.Duration, 0, b.N)

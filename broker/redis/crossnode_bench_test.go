@@ -74,6 +74,9 @@ func crossNode(b *testing.B, pub, sub *fanout.Hub, window, publishers int) {
 	if err := s.Subscribe(ctx, topic); err != nil {
 		b.Fatal(err)
 	}
+	if _, err := s.Next(ctx); err != nil { // the snapshot every subscription starts with
+		b.Fatal(err)
+	}
 	base := time.Now()
 	tokens := make(chan struct{}, window)
 	lat := make([]time.Duration, 0, b.N)
