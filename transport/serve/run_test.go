@@ -82,6 +82,7 @@ func TestNewServerSetsTheLimits(t *testing.T) {
 	assert.Positive(t, srv.IdleTimeout)
 	assert.Positive(t, srv.MaxHeaderBytes)
 	assert.Less(t, srv.MaxHeaderBytes, http.DefaultMaxHeaderBytes)
+	assert.NotNil(t, srv.ConnContext, "transport.ConnContext, for the long-poll handler")
 	assert.Zero(t, srv.WriteTimeout, "a WriteTimeout would end SSE streams and held polls")
 }
 
