@@ -6,14 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/transport/poll"
+	fanoutserve "github.com/fanout-go/fanout/transport/serve"
 	"github.com/fanout-go/fanout/transport/sse"
 	"github.com/fanout-go/fanout/transport/ws"
 )
@@ -85,47 +86,34 @@ func serve(ctx context.Context, cfg serveConfig, out io.Writer, ready func(url s
 		return err
 	}
 	hub := fanout.NewHub(fanout.Options{})
-	wsh := ws.NewHandler(hub, ws.Options{MaxConnections: cfg.MaxConns})
-	sseh := sse.NewHandler(hub, sse.Options{MaxConnections: cfg.MaxConns})
-	pollh := poll.NewHandler(hub, poll.Options{MaxHeld: cfg.MaxConns})
+	set := fanoutserve.New(hub, fanoutserve.Options{
+		WS:   ws.Options{MaxConnections: cfg.MaxConns},
+		SSE:  sse.Options{MaxConnections: cfg.MaxConns},
+		Poll: poll.Options{MaxHeld: cfg.MaxConns},
+	})
 	mux := http.NewServeMux()
-	mux.Handle("/ws", wsh)
-	mux.Handle("/events", sseh)
-	mux.Handle("/poll", pollh)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	set.Mount(mux, "") // /ws, /events, /poll (and /fanout.js)
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	if cfg.Duration > 0 {
 		var stop context.CancelFunc
 		ctx, stop = context.WithTimeout(ctx, cfg.Duration)
 		defer stop()
 	}
-	var (
-		wg     sync.WaitGroup
-		srvErr error
-	)
-	wg.Go(func() {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			srvErr = err
-			cancel()
-		}
-	})
-	wg.Go(func() { publish(ctx, hub, cfg) })
 	ready("http://" + ln.Addr().String())
-
-	<-ctx.Done()
-	sctx, stop := context.WithTimeout(context.Background(), 2*time.Second)
-	defer stop()
-	// New connections first, then the ones http.Server does not track.
-	// Clients too slow to finish the drain are cut off: worth a line, not
-	// a failure.
-	if err := errors.Join(srv.Shutdown(sctx), wsh.Shutdown(sctx), sseh.Shutdown(sctx), pollh.Shutdown(sctx)); err != nil {
-		fmt.Fprintf(out, "fanout-load serve: connections closed without a drain: %v\n", err)
-	}
-	wg.Wait()
+	// fanoutserve.Run drains the handlers and the server together (held polls
+	// are answered at once rather than waited out) and stops the
+	// publisher last. Clients too slow to finish the drain are cut off:
+	// worth a line, not a failure.
+	err = fanoutserve.Run(ctx, ln, fanoutserve.NewServer(mux), set, fanoutserve.RunOptions{
+		ShutdownTimeout: 2 * time.Second,
+		Work: func(ctx context.Context) error {
+			publish(ctx, hub, cfg)
+			return ctx.Err()
+		},
+		Log: slog.New(slog.NewTextHandler(out, nil)),
+	})
 	hs := hub.Stats()
-	err = errors.Join(srvErr, hub.Close())
+	err = errors.Join(err, hub.Close())
 	ss := serveStats{Published: hs.Published, Delivered: hs.Delivered, SlowConsumers: hs.SlowConsumers}
 	ss.CPU, ss.MaxRSS = usage()
 	writeServeStats(out, ss)
