@@ -10,7 +10,7 @@ import (
 )
 
 // BenchmarkNodeFanout measures one publish delivered to every subscriber
-// of one topic on every node, through a MemoryBroker, next to the same
+// of one topic on every node, through a memory broker (broker/memory), next to the same
 // subscribers on one hub without a broker. An op is one publish (made on
 // node 0); every drainEvery publishes the benchmark goroutine waits until
 // every subscriber has received them, draining, and that wait is timed.
