@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fanout-go/fanout"
+	"github.com/fanout-go/fanout/internal/floodtest"
 )
 
 // TestTopicFloodCannotStopPublishing floods the hub with subscriptions to
@@ -29,7 +29,7 @@ func TestTopicFloodCannotStopPublishing(t *testing.T) {
 	)
 	h := newHub(t, fanout.Options{MaxTopics: published, MaxUnpublishedTopics: clients * perClient / 2})
 	ctx := context.Background()
-	base := heapInUse()
+	base := floodtest.HeapInUse()
 
 	var refused atomic.Int64
 	var wg sync.WaitGroup
@@ -59,7 +59,7 @@ func TestTopicFloodCannotStopPublishing(t *testing.T) {
 	assert.Equal(t, clients*perClient/2, st.UnpublishedTopics, "the flood fills its own limit")
 	assert.Equal(t, int64(clients*perClient/2), refused.Load(), "and is refused beyond it")
 	assert.Equal(t, published+st.UnpublishedTopics, st.Topics)
-	flooded := heapInUse()
+	flooded := floodtest.HeapInUse()
 
 	for _, s := range subs {
 		require.NoError(t, s.Close())
@@ -68,21 +68,13 @@ func TestTopicFloodCannotStopPublishing(t *testing.T) {
 	assert.Equal(t, published, st.Topics, "unpublished topics go with their last subscriber, before any sweep")
 	assert.Zero(t, st.UnpublishedTopics)
 	assert.Less(t, h.ShardPeaks(), st.Topics+clients*perClient/4, "the shard maps were rebuilt smaller")
-	after := heapInUse()
+	after := floodtest.HeapInUse()
 	t.Logf("heap in use: %d KiB before, %d KiB flooded, %d KiB after", base>>10, flooded>>10, after>>10)
 	assert.Less(t, after, base+(flooded-base)/4, "the shard maps shrink: the flood's memory returns")
 
 	// Once the clients left, their names can be published on again.
 	_, err := h.Publish("game:new", nil)
 	assert.ErrorIs(t, err, fanout.ErrLimit, "MaxTopics still bounds the application's own topics")
-}
-
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse
 }
 
 func TestTopicExistsRefusesBeforeAllocating(t *testing.T) {
