@@ -299,12 +299,7 @@ func (s *Subscriber) Unsubscribe(topic string) error {
 	t := sn.topic
 	s.mu.Unlock()
 	if t != nil {
-		t.mu.Lock()
-		vacant := t.leaveLocked(sn)
-		t.mu.Unlock()
-		if vacant {
-			s.hub.dropIfVacant(t)
-		}
+		s.hub.unlink(t, sn)
 	}
 	return nil
 }
@@ -414,12 +409,7 @@ func (s *Subscriber) end(err error) {
 		s.notify()
 	}
 	for _, l := range links {
-		l.t.mu.Lock()
-		vacant := l.t.leaveLocked(l.sn)
-		l.t.mu.Unlock()
-		if vacant {
-			s.hub.dropIfVacant(l.t)
-		}
+		s.hub.unlink(l.t, l.sn)
 	}
 	s.hub.unregister(s)
 }

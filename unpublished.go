@@ -36,12 +36,16 @@ func (t *topic) vacantLocked() bool {
 	return t.unpublished && !t.dead && len(t.subs) == 0 && t.loading == nil && t.link == nil
 }
 
-// leaveLocked unlinks sn from t and reports whether t is left vacant, in
-// which case the caller, once it has released t's lock, calls
-// dropIfVacant. t's lock is held.
-func (t *topic) leaveLocked(sn *subscription) (vacant bool) {
+// unlink removes sn from t and forgets t if that left it vacant. No lock
+// is held.
+func (h *Hub) unlink(t *topic, sn *subscription) {
+	t.mu.Lock()
 	t.removeLocked(sn)
-	return t.vacantLocked()
+	vacant := t.vacantLocked()
+	t.mu.Unlock()
+	if vacant {
+		h.dropIfVacant(t)
+	}
 }
 
 // dropIfVacant forgets t if it is still vacant. No lock is held.
