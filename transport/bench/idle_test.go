@@ -198,9 +198,16 @@ type idleChild struct {
 }
 
 func startIdleClients(ctx context.Context, url, transport string, n int) (*idleChild, error) {
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestIdleClients$", "-test.bench=^$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(),
+	return startChild(ctx, "TestIdleClients",
 		envIdleURL+"="+url, envIdleTransport+"="+transport, envIdleConns+"="+strconv.Itoa(n))
+}
+
+// startChild runs the test binary's test named test in a child process
+// with env added to its environment, its stdin and stdout piped to the
+// returned idleChild.
+func startChild(ctx context.Context, test string, env ...string) (*idleChild, error) {
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+test+"$", "-test.bench=^$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

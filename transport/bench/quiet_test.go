@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -165,28 +163,17 @@ func publishQuietly(ctx context.Context, srv *server, d time.Duration) (uint64, 
 }
 
 // quietChild is the child process holding the quiet clients.
-type quietChild struct{ idleChild }
+type quietChild struct{ *idleChild }
 
 func startQuietClients(ctx context.Context, url, transport string, n int, d time.Duration) (*quietChild, error) {
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestQuietClients$", "-test.bench=^$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(),
+	c, err := startChild(ctx, "TestQuietClients",
 		envQuietURL+"="+url, envQuietTransport+"="+transport, envQuietConns+"="+strconv.Itoa(n),
 		envQuietSeconds+"="+strconv.Itoa(int(d/time.Second)),
 		envQuietBase+"="+strconv.FormatInt(clockBase.UnixNano(), 10))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start the client process: %w", err)
-	}
-	c := &quietChild{idleChild{cmd: cmd, stdin: stdin, lines: bufio.NewScanner(stdout)}}
-	return c, nil
+	return &quietChild{c}, nil
 }
 
 // result tells the child the last sequence number published and reads
@@ -237,7 +224,7 @@ func TestQuietClients(t *testing.T) {
 		}
 		e.readers.Wait()
 	}()
-	if err := connectQuiet(e, url, os.Getenv(envQuietTransport), n); err != nil {
+	if err := e.connect(url, os.Getenv(envQuietTransport), n); err != nil {
 		t.Fatal(err)
 	}
 	fmt.Println(quietReady)
@@ -259,55 +246,6 @@ func TestQuietClients(t *testing.T) {
 	}
 	fmt.Printf("%s %d %d %d\n", quietResult, lat.n, lat.quantile(0.5), lat.quantile(0.99))
 	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes it
-}
-
-// connectQuiet dials n clients of url like env.connect, without a server
-// of its own.
-func connectQuiet(e *env, url, transport string, n int) error {
-	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout+time.Duration(n)*time.Millisecond)
-	defer cancel()
-	var mu sync.Mutex
-	var first error
-	jobs := make(chan int)
-	var dialers sync.WaitGroup
-	for range 8 {
-		dialers.Go(func() {
-			for i := range jobs {
-				r := newReceiver(i, e.fail)
-				var c client
-				var err error
-				if transport == transportWS {
-					c, err = dialWS(ctx, url, r, &e.readers)
-				} else {
-					c, err = dialSSE(ctx, url, r, &e.readers)
-				}
-				mu.Lock()
-				if err != nil && first == nil {
-					first = fmt.Errorf("client %d: %w", i, err)
-				}
-				e.clients[i] = c
-				mu.Unlock()
-			}
-		})
-	}
-	for i := range n {
-		jobs <- i
-	}
-	close(jobs)
-	dialers.Wait()
-	if first != nil {
-		return first
-	}
-	for _, c := range e.clients {
-		select {
-		case <-c.recv().ready:
-		case err := <-e.errc:
-			return err
-		case <-ctx.Done():
-			return fmt.Errorf("client %d not subscribed: %w", c.recv().id, ctx.Err())
-		}
-	}
-	return nil
 }
 
 // awaitQuiet waits until every client has received update last, polling
