@@ -3,9 +3,7 @@ package nats_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -17,7 +15,7 @@ import (
 	"github.com/fanout-go/fanout"
 	natsbroker "github.com/fanout-go/fanout/broker/nats"
 	"github.com/fanout-go/fanout/client"
-	"github.com/fanout-go/fanout/transport/serve"
+	"github.com/fanout-go/fanout/internal/failovertest"
 )
 
 // The failover tests run gateways in process (a hub on an embedded NATS
@@ -26,15 +24,6 @@ import (
 // sends each client to its home gateway, or to the next one that is up.
 
 const foTopic = "failover.score"
-
-// foGateway is one gateway node.
-type foGateway struct {
-	hub  *fanout.Hub
-	set  *serve.Set
-	srv  *httptest.Server
-	down atomic.Bool
-	once sync.Once
-}
 
 // foHub returns a hub on the NATS server at url, closed by the test's
 // cleanup unless the test closed it.
@@ -47,44 +36,6 @@ func foHub(t *testing.T, url string) *fanout.Hub {
 	h := fanout.NewHub(fanout.Options{Broker: b, BrokerTimeout: 2 * time.Second})
 	t.Cleanup(func() { _ = h.Close() })
 	return h
-}
-
-// newFoGateway serves hub's transports; the test's cleanup kills it.
-func newFoGateway(t *testing.T, hub *fanout.Hub) *foGateway {
-	g := &foGateway{hub: hub, set: serve.New(hub, serve.Options{})}
-	mux := http.NewServeMux()
-	g.set.Mount(mux, "")
-	g.srv = httptest.NewServer(mux)
-	t.Cleanup(g.kill)
-	return g
-}
-
-// kill ends the gateway as a killed process would: every connection
-// closed at once, no drain, the hub gone. It is idempotent.
-func (g *foGateway) kill() {
-	g.once.Do(func() {
-		g.down.Store(true)
-		_ = g.set.Close()
-		g.srv.CloseClientConnections()
-		g.srv.Close()
-		_ = g.hub.Close()
-	})
-}
-
-// balancer returns an HTTP client that connects to gws[home], or to the
-// next gateway that is up.
-func balancer(gws []*foGateway, home int) *http.Client {
-	var d net.Dialer
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			for i := range gws {
-				if g := gws[(home+i)%len(gws)]; !g.down.Load() {
-					return d.DialContext(ctx, network, g.srv.Listener.Addr().String())
-				}
-			}
-			return nil, fmt.Errorf("every gateway is down")
-		},
-	}}
 }
 
 // recorder is what one client saw of foTopic, checked as it comes.
@@ -162,47 +113,6 @@ func runWS(ctx context.Context, t *testing.T, hc *http.Client, r *recorder) {
 	}
 }
 
-// publishing publishes on foTopic through hub every few milliseconds until
-// stop is closed, riding out broker outages, and returns the last position.
-func publishing(ctx context.Context, hub *fanout.Hub, stop <-chan struct{}) (last fanout.Position, err error) {
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for i := 1; ; i++ {
-		select {
-		case <-stop:
-			return last, nil
-		case <-tick.C:
-		}
-		data := fmt.Appendf(nil, `{"n":%d}`, i)
-		if last, err = hub.PublishStateRetry(ctx, foTopic, data, data, fanout.Retry{}); err != nil {
-			return last, err
-		}
-	}
-}
-
-// waitAll waits, up to a bound, until cond holds for every recorder.
-func waitAll(t *testing.T, recs []*recorder, what string, cond func(*recorder) bool) {
-	t.Helper()
-	require.Eventually(t, func() bool {
-		for _, r := range recs {
-			if !cond(r) {
-				return false
-			}
-		}
-		return true
-	}, 30*time.Second, 5*time.Millisecond, what)
-}
-
-// percentiles returns the p50 and p99 of ds.
-func percentiles(ds []time.Duration) (p50, p99 time.Duration) {
-	if len(ds) == 0 {
-		return 0, 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)*50/100], s[min(len(s)-1, len(s)*99/100)]
-}
-
 // TestFailoverWebSocketNATS runs WebSocket clients on two gateways on one
 // NATS server while a publisher publishes through a third node, through a
 // gateway killed (its clients resume on the other) and through the NATS
@@ -214,7 +124,7 @@ func TestFailoverWebSocketNATS(t *testing.T) {
 	for _, fault := range []string{"GatewayKilled", "ServerRestarted"} {
 		t.Run(fault, func(t *testing.T) {
 			ns := startServer(t)
-			gws := []*foGateway{newFoGateway(t, foHub(t, ns.url())), newFoGateway(t, foHub(t, ns.url()))}
+			gws := []*failovertest.Gateway{failovertest.NewGateway(t, "", foHub(t, ns.url())), failovertest.NewGateway(t, "", foHub(t, ns.url()))}
 			pub := foHub(t, ns.url())
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
@@ -227,7 +137,7 @@ func TestFailoverWebSocketNATS(t *testing.T) {
 				home := i % 2
 				r := &recorder{name: fmt.Sprintf("WS%d@%d", i, home), home: home}
 				recs = append(recs, r)
-				hc := balancer(gws, home)
+				hc := failovertest.Balancer(gws, home)
 				wg.Go(func() { runWS(ctx, t, hc, r) })
 			}
 			stop := make(chan struct{})
@@ -237,10 +147,10 @@ func TestFailoverWebSocketNATS(t *testing.T) {
 			}
 			published := make(chan result, 1)
 			go func() {
-				last, err := publishing(ctx, pub, stop)
+				last, err := failovertest.Publishing(ctx, pub, foTopic, stop)
 				published <- result{last, err}
 			}()
-			waitAll(t, recs, "every client receives updates", func(r *recorder) bool { n, _, _, _ := r.state(); return n > 20 })
+			failovertest.WaitAll(t, recs, "every client receives updates", func(r *recorder) bool { n, _, _, _ := r.state(); return n > 20 })
 
 			faulted := time.Now()
 			affected := func(r *recorder) bool { return r.home == 1 }
@@ -252,7 +162,7 @@ func TestFailoverWebSocketNATS(t *testing.T) {
 				return back[0], true
 			}
 			if fault == "GatewayKilled" {
-				gws[1].kill()
+				gws[1].Kill()
 			} else {
 				affected = func(*recorder) bool { return true }
 				ns.stop()
@@ -263,7 +173,7 @@ func TestFailoverWebSocketNATS(t *testing.T) {
 					return at, at.After(up)
 				}
 			}
-			waitAll(t, recs, "every affected client receives again", func(r *recorder) bool {
+			failovertest.WaitAll(t, recs, "every affected client receives again", func(r *recorder) bool {
 				_, ok := received(r)
 				return !affected(r) || ok
 			})
@@ -276,7 +186,7 @@ func TestFailoverWebSocketNATS(t *testing.T) {
 			close(stop)
 			res := <-published
 			require.NoError(t, res.err)
-			waitAll(t, recs, "every client reaches the last position", func(r *recorder) bool {
+			failovertest.WaitAll(t, recs, "every client reaches the last position", func(r *recorder) bool {
 				_, last, _, _ := r.state()
 				return last == res.last
 			})
@@ -287,7 +197,7 @@ func TestFailoverWebSocketNATS(t *testing.T) {
 				require.Zero(t, r.dups, "%s got messages twice", r.name)
 				r.mu.Unlock()
 			}
-			p50, p99 := percentiles(lat)
+			p50, p99 := failovertest.Percentiles(lat)
 			t.Logf("NATS, %s: %d clients affected; fault to receiving again p50 %v, p99 %v; %d messages published",
 				fault, len(lat), p50.Round(time.Millisecond), p99.Round(time.Millisecond), res.last.Seq)
 		})

@@ -14,6 +14,7 @@ import (
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/broker/redis/internal/redistest"
 	"github.com/fanout-go/fanout/client"
+	"github.com/fanout-go/fanout/internal/failovertest"
 )
 
 // frozenBroker is a broker whose deliveries to its node the test can hold,
@@ -115,7 +116,7 @@ func TestFailoverOntoAFrozenNode(t *testing.T) {
 	srv := redistest.Start(t)
 	fb := &frozenBroker{recovered: make(chan struct{}, 1)}
 	frozen := foHubHistory(t, srv.Addr, history, func(b fanout.Broker) fanout.Broker { fb.Broker = b; return fb })
-	gws := []*foGateway{newFoGateway(t, "0", foHubHistory(t, srv.Addr, history, nil)), newFoGateway(t, "1", frozen)}
+	gws := []*failovertest.Gateway{failovertest.NewGateway(t, "0", foHubHistory(t, srv.Addr, history, nil)), failovertest.NewGateway(t, "1", frozen)}
 	pub := foHubHistory(t, srv.Addr, history, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -128,7 +129,7 @@ func TestFailoverOntoAFrozenNode(t *testing.T) {
 		home := i % 2 // six move from gateway 0 onto the frozen one; six are there already
 		r := &recorder{name: fmt.Sprintf("WS%d@%d", i, home), home: home}
 		recs = append(recs, r)
-		hc := balancer(gws, home)
+		hc := failovertest.Balancer(gws, home)
 		wg.Go(func() { runWS(ctx, t, hc, r) })
 	}
 	stop := make(chan struct{})
@@ -138,10 +139,10 @@ func TestFailoverOntoAFrozenNode(t *testing.T) {
 	}
 	published := make(chan result, 1)
 	go func() {
-		last, err := publishing(ctx, pub, stop)
+		last, err := failovertest.Publishing(ctx, pub, foTopic, stop)
 		published <- result{last, err}
 	}()
-	waitAll(t, recs, "every client receives updates", func(r *recorder) bool { n, _, _ := r.state(); return n > 20 })
+	failovertest.WaitAll(t, recs, "every client receives updates", func(r *recorder) bool { n, _, _ := r.state(); return n > 20 })
 
 	fb.freeze()
 	var mark fanout.Position
@@ -151,22 +152,22 @@ func TestFailoverOntoAFrozenNode(t *testing.T) {
 		}
 	}
 	// More than the broker's history goes by while the node is frozen.
-	waitAll(t, recs, "the clients of gateway 0 are past the history", func(r *recorder) bool {
+	failovertest.WaitAll(t, recs, "the clients of gateway 0 are past the history", func(r *recorder) bool {
 		_, last, _ := r.state()
 		return r.home == 1 || last.Seq > mark.Seq+2*history
 	})
 	killed := time.Now()
-	gws[0].kill()
+	gws[0].Kill()
 	<-fb.recovered // a resume there asked the broker to catch up
 	fb.thaw()
-	waitAll(t, recs, "every moved client receives again", func(r *recorder) bool {
+	failovertest.WaitAll(t, recs, "every moved client receives again", func(r *recorder) bool {
 		_, _, back := r.state()
 		return r.home == 1 || len(back) > 0
 	})
 	close(stop)
 	res := <-published
 	require.NoError(t, res.err)
-	waitAll(t, recs, "every client reaches the last position", func(r *recorder) bool {
+	failovertest.WaitAll(t, recs, "every client reaches the last position", func(r *recorder) bool {
 		_, last, _ := r.state()
 		return last == res.last
 	})
@@ -183,7 +184,7 @@ func TestFailoverOntoAFrozenNode(t *testing.T) {
 		r.mu.Unlock()
 	}
 	require.Zero(t, frozen.Stats().Resets, "the frozen node reset its topic")
-	p50, p99 := percentiles(lat)
+	p50, p99 := failovertest.Percentiles(lat)
 	t.Logf("WebSocket failover onto a frozen node (history %d, %d messages behind): %d clients moved; kill to receiving again p50 %v, p99 %v",
 		history, res.last.Seq-mark.Seq, len(lat), p50.Round(time.Millisecond), p99.Round(time.Millisecond))
 }

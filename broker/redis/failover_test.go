@@ -5,14 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,7 +18,7 @@ import (
 	"github.com/fanout-go/fanout"
 	redisbroker "github.com/fanout-go/fanout/broker/redis"
 	"github.com/fanout-go/fanout/broker/redis/internal/redistest"
-	"github.com/fanout-go/fanout/transport/serve"
+	"github.com/fanout-go/fanout/internal/failovertest"
 )
 
 // The failover tests run gateways in process (a hub on a real Redis, the
@@ -33,15 +30,6 @@ const (
 	foTopic   = "failover:score"
 	foHistory = 4096 // more than a failover misses: resumes never reset
 )
-
-// foGateway is one gateway node.
-type foGateway struct {
-	hub  *fanout.Hub
-	set  *serve.Set
-	srv  *httptest.Server
-	down atomic.Bool
-	once sync.Once
-}
 
 // foHub returns a hub on the Redis at addr, closed by the test's cleanup
 // unless the test closed it. wrap, when not nil, wraps its broker.
@@ -65,48 +53,6 @@ func foHubHistory(t *testing.T, addr string, history int, wrap func(fanout.Broke
 	})
 	t.Cleanup(func() { _ = h.Close() })
 	return h
-}
-
-// newFoGateway serves hub's transports, naming itself name in the header
-// X-Gateway of its answers; the test's cleanup kills it.
-func newFoGateway(t *testing.T, name string, hub *fanout.Hub) *foGateway {
-	g := &foGateway{hub: hub, set: serve.New(hub, serve.Options{})}
-	mux := http.NewServeMux()
-	g.set.Mount(mux, "")
-	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Gateway", name)
-		mux.ServeHTTP(w, r)
-	}))
-	t.Cleanup(g.kill)
-	return g
-}
-
-// kill ends the gateway as a killed process would: every connection
-// closed at once, no drain, the hub gone. It is idempotent.
-func (g *foGateway) kill() {
-	g.once.Do(func() {
-		g.down.Store(true)
-		_ = g.set.Close() // the streams and WebSockets: hijacked, the server does not close them
-		g.srv.CloseClientConnections()
-		g.srv.Close()
-		_ = g.hub.Close()
-	})
-}
-
-// balancer returns an HTTP client that plays a load balancer: it connects
-// to gws[home], or to the next gateway that is up.
-func balancer(gws []*foGateway, home int) *http.Client {
-	var d net.Dialer
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			for i := range gws {
-				if g := gws[(home+i)%len(gws)]; !g.down.Load() {
-					return d.DialContext(ctx, network, g.srv.Listener.Addr().String())
-				}
-			}
-			return nil, fmt.Errorf("every gateway is down")
-		},
-	}}
 }
 
 // recorder is what one test client saw of foTopic, checked as it comes.
@@ -276,48 +222,6 @@ func pollOnce(ctx context.Context, hc *http.Client, u string) ([]wireMsg, string
 	return msgs, resp.Header.Get("X-Gateway"), json.NewDecoder(resp.Body).Decode(&msgs)
 }
 
-// publishing publishes on foTopic through hub every few milliseconds
-// until stop is closed, riding out broker outages, and returns the last
-// position published.
-func publishing(ctx context.Context, hub *fanout.Hub, stop <-chan struct{}) (last fanout.Position, err error) {
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for i := 1; ; i++ {
-		select {
-		case <-stop:
-			return last, nil
-		case <-tick.C:
-		}
-		data := fmt.Appendf(nil, `{"n":%d}`, i)
-		if last, err = hub.PublishStateRetry(ctx, foTopic, data, data, fanout.Retry{}); err != nil {
-			return last, err
-		}
-	}
-}
-
-// waitAll waits, up to a bound, until cond holds for every recorder.
-func waitAll(t *testing.T, recs []*recorder, what string, cond func(*recorder) bool) {
-	t.Helper()
-	require.Eventually(t, func() bool {
-		for _, r := range recs {
-			if !cond(r) {
-				return false
-			}
-		}
-		return true
-	}, 30*time.Second, 5*time.Millisecond, what)
-}
-
-// percentiles returns the p50 and p99 of ds.
-func percentiles(ds []time.Duration) (p50, p99 time.Duration) {
-	if len(ds) == 0 {
-		return 0, 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)*50/100], s[min(len(s)-1, len(s)*99/100)]
-}
-
 // TestFailoverHTTPClients kills the gateway of SSE and long-poll clients
 // while a publisher publishes through another node: every client goes on
 // on the other gateway from where it was, the SSE ones from their cursor
@@ -331,7 +235,7 @@ func TestFailoverHTTPClients(t *testing.T) {
 	}{{"SSE", runSSE}, {"Poll", runPoll}} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := redistest.Start(t)
-			gws := []*foGateway{newFoGateway(t, "0", foHub(t, srv.Addr, nil)), newFoGateway(t, "1", foHub(t, srv.Addr, nil))}
+			gws := []*failovertest.Gateway{failovertest.NewGateway(t, "0", foHub(t, srv.Addr, nil)), failovertest.NewGateway(t, "1", foHub(t, srv.Addr, nil))}
 			pub := foHub(t, srv.Addr, nil)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
@@ -347,7 +251,7 @@ func TestFailoverHTTPClients(t *testing.T) {
 				}
 				r := &recorder{name: fmt.Sprintf("%s%d@%d", tc.name, i, home), home: home}
 				recs = append(recs, r)
-				hc := balancer(gws, home)
+				hc := failovertest.Balancer(gws, home)
 				wg.Go(func() { tc.run(ctx, hc, r) })
 			}
 			stop := make(chan struct{})
@@ -357,21 +261,21 @@ func TestFailoverHTTPClients(t *testing.T) {
 			}
 			published := make(chan result, 1)
 			go func() {
-				last, err := publishing(ctx, pub, stop)
+				last, err := failovertest.Publishing(ctx, pub, foTopic, stop)
 				published <- result{last, err}
 			}()
-			waitAll(t, recs, "every client receives updates", func(r *recorder) bool { n, _, _ := r.state(); return n > 20 })
+			failovertest.WaitAll(t, recs, "every client receives updates", func(r *recorder) bool { n, _, _ := r.state(); return n > 20 })
 
 			killed := time.Now()
-			gws[1].kill()
-			waitAll(t, recs, "every client receives again", func(r *recorder) bool {
+			gws[1].Kill()
+			failovertest.WaitAll(t, recs, "every client receives again", func(r *recorder) bool {
 				_, _, back := r.state()
 				return r.home == 0 || len(back) > 0
 			})
 			close(stop)
 			res := <-published
 			require.NoError(t, res.err)
-			waitAll(t, recs, "every client reaches the last position", func(r *recorder) bool {
+			failovertest.WaitAll(t, recs, "every client reaches the last position", func(r *recorder) bool {
 				_, last, _ := r.state()
 				return last == res.last
 			})
@@ -387,7 +291,7 @@ func TestFailoverHTTPClients(t *testing.T) {
 				}
 				r.mu.Unlock()
 			}
-			p50, p99 := percentiles(lat)
+			p50, p99 := failovertest.Percentiles(lat)
 			t.Logf("%s failover, gateway killed: %d clients moved; kill to receiving again p50 %v, p99 %v; %d messages published",
 				tc.name, len(lat), p50.Round(time.Millisecond), p99.Round(time.Millisecond), res.last.Seq)
 		})
