@@ -24,12 +24,13 @@ import (
 // conn is one WebSocket connection: its subscriber, its reading loop (on a
 // goroutine of the handler), and the state of its writer and keepalive.
 type conn struct {
-	h   *Handler
-	ws  *websocket.Conn
-	nc  net.Conn      // the hijacked connection under ws, to cut it at once
-	r   *http.Request // the upgrade request, with ctx as its context; nil without Auth.Subscribe
-	srv *http.Server  // the server of the upgrade request, if known: its ErrorLog logs panics
-	sub *fanout.Subscriber
+	h      *Handler
+	ws     *websocket.Conn
+	nc     net.Conn      // the hijacked connection under ws, to cut it at once
+	frames *frameWriter  // writes the text frames; nil when ws does, compressing them (see frame.go)
+	r      *http.Request // the upgrade request, with ctx as its context; nil without Auth.Subscribe
+	srv    *http.Server  // the server of the upgrade request, if known: its ErrorLog logs panics
+	sub    *fanout.Subscriber
 
 	// ctx bounds the hub calls of the commands (a snapshot loader) and
 	// carries the upgrade request's values; cancel is called when the
@@ -68,8 +69,8 @@ type conn struct {
 	handleFn func() // c.handleCommand, made once
 }
 
-func newConn(h *Handler, wsc *websocket.Conn, nc net.Conn, r *http.Request) *conn {
-	c := &conn{h: h, ws: wsc, nc: nc}
+func newConn(h *Handler, wsc *websocket.Conn, hw *hijackWriter, r *http.Request) *conn {
+	c := &conn{h: h, ws: wsc, nc: hw.conn, frames: hw.frames}
 	c.writer.Init(false, true)
 	c.writeFn = c.write
 	c.handleFn = c.handleCommand

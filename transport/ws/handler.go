@@ -97,7 +97,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered the request
 	}
 	conns.SetSendBuffer(hw.conn, h.opts.SendBuffer)
-	c := newConn(h, wsc, hw.conn, r)
+	c := newConn(h, wsc, hw, r)
 	if code := h.register(c); code != 0 {
 		c.close(code) // Shutdown or Close began during the upgrade
 	}

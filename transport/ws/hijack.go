@@ -19,11 +19,15 @@ const readBufferSize = 512
 //
 // It also gives the library a 512-byte read buffer of its own instead of
 // net/http's 4 KiB one, which net/http drops once ServeHTTP has returned.
-// It keeps net/http's 4 KiB write buffer: a smaller one would cost a
-// second write for every frame between its size and 4 KiB.
+// Unless the connection compresses its messages, it gives the library a
+// controlBufferSize write buffer over a frameWriter in place of net/http's
+// 4 KiB one, and the handler writes its text frames through the
+// frameWriter (see frame.go). With compression, the library writes every
+// frame, through net/http's buffer.
 type hijackWriter struct {
 	http.ResponseWriter
-	conn net.Conn
+	conn   net.Conn
+	frames *frameWriter // nil with compression
 }
 
 // Hijack hijacks the underlying connection and records it.
@@ -33,7 +37,14 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return c, brw, err
 	}
 	w.conn = c
-	return c, smallReader(c, brw), nil
+	brw = smallReader(c, brw)
+	// websocket.Accept has set the response headers, the negotiated
+	// extension among them, before it hijacks.
+	if brw != nil && brw.Writer != nil && brw.Writer.Buffered() == 0 && w.Header().Get("Sec-WebSocket-Extensions") == "" {
+		w.frames = &frameWriter{nc: c}
+		brw = &bufio.ReadWriter{Reader: brw.Reader, Writer: bufio.NewWriterSize(w.frames, controlBufferSize)}
+	}
+	return c, brw, nil
 }
 
 // smallReader returns brw with a readBufferSize reader over c in place of

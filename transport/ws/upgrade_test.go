@@ -28,30 +28,14 @@ func TestPipelinedCommands(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, nil, ws.Options{})
 	for _, n := range []int{1, 30} {
-		nc, err := net.Dial("tcp", s.srv.Listener.Addr().String())
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = nc.Close() })
-		require.NoError(t, nc.SetDeadline(time.Now().Add(testTimeout)))
-		req := "GET / HTTP/1.1\r\nHost: " + s.srv.Listener.Addr().String() + "\r\n" +
-			"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
-			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-		b := []byte(req)
+		var cmds []byte
 		for i := range n {
-			b = appendMaskedText(b, fmt.Sprintf(`{"action":"subscribe","topic":"pipelined-%02d-%s","id":%d}`, i, strings.Repeat("x", 10), i))
+			cmds = appendMaskedText(cmds, fmt.Sprintf(`{"action":"subscribe","topic":"pipelined-%02d-%s","id":%d}`, i, strings.Repeat("x", 10), i))
 		}
-		_, err = nc.Write(b)
-		require.NoError(t, err)
-
-		br := bufio.NewReader(nc)
-		resp, err := http.ReadResponse(br, nil)
-		require.NoError(t, err)
-		require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+		br := rawDial(t, s, cmds)
 		// Each topic gets its subscribed reply and its snapshot (null
 		// data: the topics keep no state), 2n lines in all.
-		var lines []string
-		for len(lines) < 2*n {
-			lines = append(lines, strings.Split(readText(t, br), "\n")...)
-		}
+		lines := readLines(t, br, 2*n)
 		require.Len(t, lines, 2*n)
 		var replies []string
 		snapshots := 0
@@ -71,6 +55,27 @@ func TestPipelinedCommands(t *testing.T) {
 			assert.Contains(t, r, fmt.Sprintf(`"id":%d`, i), "replies in order")
 		}
 	}
+}
+
+// rawDial upgrades a plain TCP connection to s, sending cmds (client
+// frames) in the same write as the upgrade request, and returns the
+// connection's reader, past the 101 response.
+func rawDial(t *testing.T, s *server, cmds []byte) *bufio.Reader {
+	t.Helper()
+	nc, err := net.Dial("tcp", s.srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = nc.Close() })
+	require.NoError(t, nc.SetDeadline(time.Now().Add(testTimeout)))
+	req := "GET / HTTP/1.1\r\nHost: " + s.srv.Listener.Addr().String() + "\r\n" +
+		"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+	_, err = nc.Write(append([]byte(req), cmds...))
+	require.NoError(t, err)
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	return br
 }
 
 // appendMaskedText appends a client text frame (masked with a zero key,

@@ -63,11 +63,33 @@ func (c *conn) hasWork() bool {
 // writeBuf is a writer's reusable memory, pooled so that an idle
 // connection holds none.
 type writeBuf struct {
-	ds    [drainBatch]fanout.Delivery
+	ds [drainBatch]fanout.Delivery
+	// frame is the frame being built: frameHead bytes of room for its
+	// header (see frameWriter.writeText), then its payload.
 	frame []byte
 }
 
 var writeBufs = sync.Pool{New: func() any { return new(writeBuf) }}
+
+// empty starts a new frame.
+func (w *writeBuf) empty() {
+	if cap(w.frame) < frameHead {
+		w.frame = make([]byte, frameHead, 512)
+	}
+	w.frame = w.frame[:frameHead]
+}
+
+// size returns the length of the frame's payload.
+func (w *writeBuf) size() int { return len(w.frame) - frameHead }
+
+// add appends one message to the frame's payload, after a '\n' unless it
+// is the first.
+func (w *writeBuf) add(b []byte) {
+	if w.size() > 0 {
+		w.frame = append(w.frame, '\n')
+	}
+	w.frame = append(w.frame, b...)
+}
 
 // maxKeptReplies is the capacity of the reply buffer a connection keeps
 // between replies.
@@ -78,13 +100,13 @@ const maxKeptReplies = 1024
 // until nothing is left or the connection fails.
 func (c *conn) flush(w *writeBuf) {
 	limit := c.h.opts.MaxFrameSize
-	w.frame = w.frame[:0]
+	w.empty()
 	for !c.closing.Load() && !c.broken.Load() {
 		c.takeReplies(w)
 		n, err := c.sub.Drain(w.ds[:])
 		if err != nil {
-			if len(w.frame) > 0 {
-				c.send(w.frame)
+			if w.size() > 0 {
+				c.send(w)
 			}
 			c.closeFor(err)
 			return
@@ -103,17 +125,17 @@ func (c *conn) flush(w *writeBuf) {
 			c.close(transport.CloseSlowConsumer)
 			return
 		}
-		if n == len(w.ds) && len(w.frame) < limit {
+		if n == len(w.ds) && w.size() < limit {
 			continue // more may be queued: fill the frame first
 		}
-		if len(w.frame) == 0 {
+		if w.size() == 0 {
 			c.since = time.Time{}
 			return
 		}
-		if !c.send(w.frame) {
+		if !c.send(w) {
 			return
 		}
-		w.frame = w.frame[:0]
+		w.empty()
 		c.since = time.Time{}
 	}
 }
@@ -137,10 +159,7 @@ func (c *conn) takeReplies(w *writeBuf) {
 	if len(c.replies) == 0 {
 		return
 	}
-	if len(w.frame) > 0 {
-		w.frame = append(w.frame, '\n')
-	}
-	w.frame = append(w.frame, c.replies...)
+	w.add(c.replies)
 	c.replies = c.replies[:0]
 	if cap(c.replies) > maxKeptReplies {
 		c.replies = nil
@@ -154,31 +173,41 @@ func (c *conn) append(w *writeBuf, ds []fanout.Delivery, limit int) (taken int, 
 	for _, d := range ds {
 		b := protocol.Encode(d)
 		taken += len(b)
-		if len(w.frame) > 0 && len(w.frame)+1+len(b) > limit {
-			if !c.send(w.frame) {
+		if w.size() > 0 && w.size()+1+len(b) > limit {
+			if !c.send(w) {
 				return taken, false
 			}
-			w.frame = w.frame[:0]
+			w.empty()
 		}
-		if len(w.frame) == 0 && len(b) >= limit {
-			if !c.send(b) { // the shared encoding, not copied
+		if w.size() == 0 && len(b) >= limit {
+			if !c.sendAlone(b) { // the shared encoding, not copied
 				return taken, false
 			}
 			continue
 		}
-		if len(w.frame) > 0 {
-			w.frame = append(w.frame, '\n')
-		}
-		w.frame = append(w.frame, b...)
+		w.add(b)
 	}
 	c.h.stats.Meter.ObserveWrite(ds, time.Now())
 	return taken, true
 }
 
-// send writes one text frame within WriteTimeout, and before the oldest
-// message it carries exceeds MaxLag. On failure it marks the connection
-// broken and aborts it, so that the reading loop ends.
-func (c *conn) send(p []byte) bool {
+// send writes the frame in w (see writeFrame).
+func (c *conn) send(w *writeBuf) bool {
+	return c.writeFrame(w.frame, true)
+}
+
+// sendAlone writes p, a message too big to share a frame, as a frame of
+// its own (see writeFrame).
+func (c *conn) sendAlone(p []byte) bool {
+	return c.writeFrame(p, false)
+}
+
+// writeFrame writes one text frame within WriteTimeout, and before the oldest
+// message it carries exceeds MaxLag. Its payload is b[frameHead:] when
+// head is true (room for the header in front), else b. On failure it
+// marks the connection broken and aborts it, so that the reading loop
+// ends.
+func (c *conn) writeFrame(b []byte, head bool) bool {
 	now := time.Now()
 	timeout := max(c.lag.Deadline(now, c.since, c.h.opts.WriteTimeout).Sub(now), minWriteTime)
 	if c.timer == nil {
@@ -186,7 +215,17 @@ func (c *conn) send(p []byte) bool {
 	} else {
 		c.timer.Reset(timeout)
 	}
-	err := c.ws.Write(context.Background(), websocket.MessageText, p)
+	var err error
+	switch {
+	case c.frames != nil && head:
+		err = c.frames.writeText(b)
+	case c.frames != nil:
+		err = c.frames.writeTextAlone(b)
+	case head:
+		err = c.ws.Write(context.Background(), websocket.MessageText, b[frameHead:])
+	default:
+		err = c.ws.Write(context.Background(), websocket.MessageText, b)
+	}
 	c.timer.Stop()
 	if err != nil {
 		c.broken.Store(true)
