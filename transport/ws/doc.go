@@ -11,7 +11,11 @@
 // loop waits, so that the reading loop's stack stays small. A writer
 // goroutine exists only while the connection has something to write: it
 // drains the subscriber's queue into as few text frames as possible,
-// messages separated by '\n', and ends when the queue is empty. Keepalive
+// messages separated by '\n', and ends when the queue is empty. Unless
+// the connection compresses its messages (Options.CompressionMode), the
+// writer frames them itself, header and payload in one write from a
+// pooled buffer, so that an idle connection keeps no write buffer but the
+// small one coder/websocket writes its control frames through. Keepalive
 // pings run on a timer, not a goroutine.
 //
 // # What the handler bounds
