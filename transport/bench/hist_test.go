@@ -1,8 +1,14 @@
 package bench
 
 import (
+	"fmt"
 	"math/bits"
+	"strconv"
+	"strings"
+	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // histSub is the number of buckets per power of two: values are kept with
@@ -54,6 +60,41 @@ func (h *hist) merge(o *hist) {
 
 func (h *hist) reset() { *h = hist{} }
 
+// MarshalText writes h's non-empty buckets as index:count pairs separated
+// by spaces ("52:3 53:17"), one line at most a few kilobytes, in which a
+// child process hands its latencies to its parent (see TestQuietClients).
+func (h *hist) MarshalText() ([]byte, error) {
+	var b []byte
+	for i, c := range h.counts {
+		if c == 0 {
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, ' ')
+		}
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, ':')
+		b = strconv.AppendUint(b, uint64(c), 10)
+	}
+	return b, nil
+}
+
+// UnmarshalText sets h to what MarshalText wrote.
+func (h *hist) UnmarshalText(b []byte) error {
+	h.reset()
+	for _, f := range strings.Fields(string(b)) {
+		is, cs, ok := strings.Cut(f, ":")
+		i, ierr := strconv.Atoi(is)
+		c, cerr := strconv.ParseUint(cs, 10, 32)
+		if !ok || ierr != nil || cerr != nil || i < 0 || i >= histBuckets {
+			return fmt.Errorf("histogram bucket %q", f)
+		}
+		h.counts[i] += uint32(c)
+		h.n += c
+	}
+	return nil
+}
+
 // quantile returns the value below which a fraction q of the samples lie,
 // as the middle of its bucket.
 func (h *hist) quantile(q float64) time.Duration {
@@ -71,4 +112,27 @@ func (h *hist) quantile(q float64) time.Duration {
 		}
 	}
 	return time.Duration(histLower(histBuckets - 1))
+}
+
+func TestHistText(t *testing.T) {
+	var h hist
+	for _, v := range []int64{0, 3, 1000, 1001, 5e6, 5e6, 1 << 45} {
+		h.record(v)
+	}
+	b, err := h.MarshalText()
+	require.NoError(t, err)
+	var got hist
+	require.NoError(t, got.UnmarshalText(b))
+	require.Equal(t, h, got)
+
+	var empty hist
+	b, err = empty.MarshalText()
+	require.NoError(t, err)
+	require.Empty(t, b)
+	require.NoError(t, got.UnmarshalText(b))
+	require.Equal(t, empty, got)
+
+	for _, bad := range []string{"3", "x:1", "3:x", "-1:1", "100000:1", "3:-1", "3:4294967296"} {
+		require.Error(t, got.UnmarshalText([]byte(bad)), bad)
+	}
 }
