@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"syscall"
@@ -38,14 +39,42 @@ func raiseFileLimit() error {
 	return nil
 }
 
-// needFiles skips b when the process may not open n more files.
-func needFiles(tb testing.TB, n int) {
-	tb.Helper()
+// fileMargin is how many descriptors a process keeps for other things
+// than its connections: the listener, pipes, the runtime's.
+const fileMargin = 256
+
+// fileLimit returns the process's limit on open files. TestMain raises
+// the soft limit (Cur) to the hard one (Max); child processes inherit it.
+func fileLimit() (syscall.Rlimit, error) {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		tb.Skipf("cannot read the open-file limit: %v", err)
+		return lim, fmt.Errorf("read the open-file limit: %w", err)
 	}
-	if lim.Cur < uint64(n)+256 {
-		tb.Skipf("needs %d open files, the limit is %d (hard %d): raise it with ulimit -n", n+256, lim.Cur, lim.Max)
+	return lim, nil
+}
+
+// needFiles skips tb when the process may not open n more files, and
+// fileMargin besides.
+func needFiles(tb testing.TB, n int) {
+	tb.Helper()
+	lim, err := fileLimit()
+	if err != nil {
+		tb.Skip(err)
 	}
+	if lim.Cur < uint64(n)+fileMargin {
+		tb.Skipf("needs %d open files, the limit is %d (hard %d): raise it with ulimit -n", n+fileMargin, lim.Cur, lim.Max)
+	}
+}
+
+// connsPerProcess returns how many connections one process may hold, one
+// file each: its open-file limit less fileMargin.
+func connsPerProcess() (int, error) {
+	lim, err := fileLimit()
+	if err != nil {
+		return 0, err
+	}
+	if lim.Cur <= fileMargin {
+		return 0, fmt.Errorf("the open-file limit is %d", lim.Cur)
+	}
+	return int(min(lim.Cur-fileMargin, math.MaxInt32)), nil
 }
