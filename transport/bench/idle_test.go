@@ -9,13 +9,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -187,67 +184,9 @@ func writeProfiles(impl, transport string) error {
 	return nil
 }
 
-// idleChild is the child process holding the idle clients.
-type idleChild struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  *bufio.Scanner
-	output strings.Builder // what the child wrote besides the ready line
-	once   sync.Once
-	err    error
-}
-
-func startIdleClients(ctx context.Context, url, transport string, n int) (*idleChild, error) {
+func startIdleClients(ctx context.Context, url, transport string, n int) (*child, error) {
 	return startChild(ctx, "TestIdleClients",
 		envIdleURL+"="+url, envIdleTransport+"="+transport, envIdleConns+"="+strconv.Itoa(n))
-}
-
-// startChild runs the test binary's test named test in a child process
-// with env added to its environment, its stdin and stdout piped to the
-// returned idleChild.
-func startChild(ctx context.Context, test string, env ...string) (*idleChild, error) {
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+test+"$", "-test.bench=^$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start the client process: %w", err)
-	}
-	return &idleChild{cmd: cmd, stdin: stdin, lines: bufio.NewScanner(stdout)}, nil
-}
-
-// waitReady reads the child's output until its ready line.
-func (c *idleChild) waitReady() error {
-	for c.lines.Scan() {
-		line := c.lines.Text()
-		if line == idleReady {
-			return nil
-		}
-		c.output.WriteString(line + "\n")
-	}
-	return fmt.Errorf("the client process ended before its clients were ready:\n%s", c.output.String())
-}
-
-// stop tells the child to close its clients (by closing its stdin) and
-// waits for it to exit. It is idempotent.
-func (c *idleChild) stop() error {
-	c.once.Do(func() {
-		_ = c.stdin.Close()
-		for c.lines.Scan() {
-			c.output.WriteString(c.lines.Text() + "\n")
-		}
-		if err := c.cmd.Wait(); err != nil {
-			c.err = fmt.Errorf("the client process: %w:\n%s", err, c.output.String())
-		}
-	})
-	return c.err
 }
 
 // TestIdleClients is the child side of BenchmarkIdleConnection: with the

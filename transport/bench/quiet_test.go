@@ -163,7 +163,7 @@ func publishQuietly(ctx context.Context, srv *server, d time.Duration) (uint64, 
 }
 
 // quietChild is the child process holding the quiet clients.
-type quietChild struct{ *idleChild }
+type quietChild struct{ *child }
 
 func startQuietClients(ctx context.Context, url, transport string, n int, d time.Duration) (*quietChild, error) {
 	c, err := startChild(ctx, "TestQuietClients",
@@ -180,18 +180,18 @@ func startQuietClients(ctx context.Context, url, transport string, n int, d time
 // what its clients received: the updates counted and the latency
 // percentiles.
 func (c *quietChild) result(last uint64) (count int64, p50, p99 time.Duration, err error) {
-	if _, err := fmt.Fprintf(c.stdin, "%d\n", last); err != nil {
-		return 0, 0, 0, fmt.Errorf("tell the client process: %w", err)
+	if err := c.send("%d", last); err != nil {
+		return 0, 0, 0, err
 	}
-	for c.lines.Scan() {
-		line := c.lines.Text()
-		var a, b int64
-		if _, err := fmt.Sscanf(line, quietResult+" %d %d %d", &count, &a, &b); err == nil {
-			return count, time.Duration(a), time.Duration(b), nil
-		}
-		c.output.WriteString(line + "\n")
+	line, err := c.readLine(quietResult)
+	if err != nil {
+		return 0, 0, 0, err
 	}
-	return 0, 0, 0, fmt.Errorf("the client process ended without a result:\n%s", c.output.String())
+	var a, b int64
+	if _, err := fmt.Sscanf(line, "%d %d %d", &count, &a, &b); err != nil {
+		return 0, 0, 0, fmt.Errorf("%s line %q: %w", quietResult, line, err)
+	}
+	return count, time.Duration(a), time.Duration(b), nil
 }
 
 // TestQuietClients is the child side of BenchmarkQuietConnections: with
