@@ -35,7 +35,9 @@ type env struct {
 func newEnv(tb testing.TB, impl, transport string, n int) *env {
 	tb.Helper()
 	e := &env{srv: newServer(impl, transport), clients: make([]client, n), errc: make(chan error, 1)}
-	if err := e.connect(e.srv.url(transport), transport, n); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout+time.Duration(n)*time.Millisecond)
+	defer cancel()
+	if err := e.connect(ctx, e.srv.url(transport), transport, n); err != nil {
 		e.close()
 		tb.Fatal(err)
 	}
@@ -47,10 +49,8 @@ func (e *env) fail(err error) {
 }
 
 // connect dials the clients, 8 at a time, and waits until every one is
-// subscribed.
-func (e *env) connect(url, transport string, n int) error {
-	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout+time.Duration(n)*time.Millisecond)
-	defer cancel()
+// subscribed, or ctx ends.
+func (e *env) connect(ctx context.Context, url, transport string, n int) error {
 	jobs := make(chan int)
 	errs := make(chan error, n)
 	var dialers sync.WaitGroup

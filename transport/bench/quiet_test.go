@@ -1,39 +1,40 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // The quiet shape is what live pages mostly are: many connections on one
-// topic, few small messages each. Its clients run in a child process (the
-// test binary running TestQuietClients), so that the server's CPU time
-// (getrusage of this process) and memory have nothing of theirs mixed in.
+// topic, few small messages each. Its servers and clients run in child
+// processes (the test binary running TestQuietServer and
+// TestQuietClients), so that a server's CPU time (getrusage of its
+// process) and memory have nothing of its clients' mixed in, and so that
+// more connections can be measured than one process may open files.
 const (
-	envQuietURL       = "FANOUT_BENCH_QUIET_URL"       // what the child dials
-	envQuietTransport = "FANOUT_BENCH_QUIET_TRANSPORT" // ws or sse
-	envQuietConns     = "FANOUT_BENCH_QUIET_CONNS"     // how many connections
+	envQuietProcs     = "FANOUT_BENCH_QUIET_PROCS"     // how many server processes
+	envQuietConns     = "FANOUT_BENCH_QUIET_CONNS"     // how many connections: in all, or a client child's
 	envQuietSeconds   = "FANOUT_BENCH_QUIET_SECONDS"   // how long to publish
+	envQuietImpl      = "FANOUT_BENCH_QUIET_IMPL"      // what a server child runs
+	envQuietURL       = "FANOUT_BENCH_QUIET_URL"       // what a client child dials
+	envQuietTransport = "FANOUT_BENCH_QUIET_TRANSPORT" // ws or sse
 	envQuietBase      = "FANOUT_BENCH_QUIET_BASE"      // the parent's clockBase, Unix ns
 )
 
 const (
-	quietRate    = 4              // messages per second
-	quietPayload = 128            // bytes per payload
-	quietReady   = idleReady      // what waitReady looks for
-	quietResult  = "quiet-result" // count p50 p99, in ns
+	quietRate    = 4   // messages per second
+	quietPayload = 128 // bytes per payload
 )
 
-// quietConns is the number of connections: FANOUT_BENCH_QUIET_CONNS, else
-// 1000 (100 with -short). BENCHMARKS.md has runs at 10 000 and 50 000.
+// quietConns is the number of connections, over all processes:
+// FANOUT_BENCH_QUIET_CONNS, else 1000 (100 with -short).
 func quietConns() int {
 	if n, err := strconv.Atoi(os.Getenv(envQuietConns)); err == nil && n > 0 {
 		return n
@@ -44,7 +45,7 @@ func quietConns() int {
 	return 1000
 }
 
-// quietDuration is how long the publisher runs: FANOUT_BENCH_QUIET_SECONDS,
+// quietDuration is how long the publishers run: FANOUT_BENCH_QUIET_SECONDS,
 // else 3s (1s with -short).
 func quietDuration() time.Duration {
 	if n, err := strconv.Atoi(os.Getenv(envQuietSeconds)); err == nil && n > 0 {
@@ -56,16 +57,40 @@ func quietDuration() time.Duration {
 	return 3 * time.Second
 }
 
+// quietProcs is the number of server processes that hold n connections:
+// FANOUT_BENCH_QUIET_PROCS, else the fewest that keep each one's
+// connections within what its open-file limit allows (connsPerProcess),
+// or 1 if the limit cannot be read.
+func quietProcs(n int) int {
+	if k, err := strconv.Atoi(os.Getenv(envQuietProcs)); err == nil && k > 0 {
+		return k
+	}
+	per, err := connsPerProcess()
+	if err != nil {
+		return 1
+	}
+	return max((n+per-1)/per, 1)
+}
+
 // BenchmarkQuietConnections measures the quiet shape: quietConns()
 // connections subscribed to one topic, quietRate messages per second with
-// quietPayload-byte payloads, for quietDuration(). It reports the
-// publish-to-receive latency percentiles over every delivery (p50-ms,
-// p99-ms), the server's CPU time per delivery (cpu-µs/delivery, user and
-// system), and what each connection holds after the traffic (B/conn, live
-// heap and stacks after two GCs; goroutines/conn), for fanout and the
-// baseline, WebSocket and SSE. The measurement runs once per
-// sub-benchmark and -count, at its first call (b.N == 1): ns/op means
-// nothing.
+// quietPayload-byte payloads, for quietDuration().
+//
+// The connections are split over quietProcs() server processes
+// (TestQuietServer), each with its own client process (TestQuietClients),
+// all on this machine: one process may not hold more connections than its
+// open-file limit. The benchmark process only coordinates: the servers
+// publish at the same time, each its own sequence, and the results are
+// summed over the processes.
+//
+// It reports the publish-to-receive latency percentiles over every
+// delivery (p50-ms, p99-ms), the servers' CPU time per delivery
+// (cpu-µs/delivery, user and system, from just before publishing until
+// every client has the last message), and what each connection holds
+// after the traffic (B/conn, the servers' growth of live heap and stacks
+// after two GCs; goroutines/conn), for fanout and the baseline, WebSocket
+// and SSE. The measurement runs once per sub-benchmark and -count, at its
+// first call (b.N == 1): ns/op means nothing.
 func BenchmarkQuietConnections(b *testing.B) {
 	for _, impl := range []string{implFanout, implBaseline} {
 		for _, transport := range []string{transportWS, transportSSE} {
@@ -73,10 +98,15 @@ func BenchmarkQuietConnections(b *testing.B) {
 			b.Run(fmt.Sprintf("impl=%s/transport=%s", impl, transport), func(b *testing.B) {
 				if m == nil || b.N == 1 { // once per -count: each starts at b.N == 1
 					n := quietConns()
-					needFiles(b, n)
-					c, err := measureQuiet(impl, transport, n, quietDuration())
+					k := quietProcs(n)
+					needFiles(b, (n+k-1)/k)
+					d := quietDuration()
+					c, err := measureQuiet(impl, transport, n, k, d)
 					if err != nil {
 						b.Fatal(err)
+					}
+					if want := uint64(quietRate * d / time.Second); c.published < want {
+						b.Logf("a server published %d messages in %v, not %d: it fell behind, and its ticker dropped ticks", c.published, d, want)
 					}
 					m = &c
 				}
@@ -91,181 +121,180 @@ func BenchmarkQuietConnections(b *testing.B) {
 	}
 }
 
+// TestMeasureQuiet runs the quiet measurement over two server processes
+// at a small scale: every update reaches every connection (measureQuiet
+// checks that), and the numbers are sane.
+func TestMeasureQuiet(t *testing.T) {
+	const n = 60
+	needFiles(t, n)
+	c, err := measureQuiet(implFanout, transportWS, n, 2, time.Second)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, c.deliveries, int64(n), "at least one update each")
+	require.Positive(t, c.p50)
+	require.GreaterOrEqual(t, c.p99, c.p50)
+	require.Positive(t, c.cpuPerDelivery)
+	require.Positive(t, c.bytes)
+	require.Positive(t, c.goroutines)
+}
+
 // quietCost is what one quiet measurement found.
 type quietCost struct {
+	deliveries     int64  // updates received, over all processes
+	published      uint64 // the fewest messages a server published
 	p50, p99       time.Duration
 	cpuPerDelivery time.Duration
 	bytes          float64 // heap and stacks per connection, after traffic
 	goroutines     float64 // per connection, after traffic
 }
 
-func measureQuiet(impl, transport string, n int, d time.Duration) (quietCost, error) {
+// quietShard is one server process and the client process holding its
+// connections.
+type quietShard struct {
+	conns   int
+	server  *child // TestQuietServer
+	clients *child // TestQuietClients
+	last    uint64 // the last update the server published
+	lat     hist   // what its clients received
+	cost    quietServerCost
+}
+
+// measureQuiet measures the quiet shape with n connections split over k
+// server processes, each with its own client process, all publishing for
+// d at the same time. Each step is taken in every process before the next
+// step begins, so that the processes connect, settle, publish and measure
+// together. Every process is stopped and waited for, whatever happens.
+func measureQuiet(impl, transport string, n, k int, d time.Duration) (_ quietCost, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), idleTimeout+2*d)
 	defer cancel()
-	padding = bytes.Repeat([]byte("x"), quietPayload-len(`{"t":1000000000000,"p":""}`))
-	defer func() { padding = nil }()
-	srv := newServer(impl, transport)
-	defer srv.close()
-	before := readState()
-
-	child, err := startQuietClients(ctx, srv.url(transport), transport, n, d)
-	if err != nil {
-		return quietCost{}, err
+	var shards []*quietShard
+	defer func() { err = errors.Join(err, stopQuiet(shards)) }()
+	for _, conns := range quietSplit(n, k) {
+		srv, err := startQuietServer(ctx, impl, transport)
+		if err != nil {
+			return quietCost{}, err
+		}
+		shards = append(shards, &quietShard{conns: conns, server: srv})
 	}
-	defer child.stop()
-	if err := child.waitReady(); err != nil {
-		return quietCost{}, err
+	steps := []func(*quietShard) error{
+		func(s *quietShard) error { return s.startClients(ctx, transport) },
+		func(s *quietShard) error { return s.clients.waitReady() },
+		func(s *quietShard) error { return s.server.send("%s %d", quietSettle, s.conns) },
+		func(s *quietShard) error { _, err := s.server.readLine(quietSettled); return err },
+		func(s *quietShard) error { return s.server.send("%s %s", quietPublish, d) },
+		(*quietShard).published,
+		(*quietShard).received,
+		func(s *quietShard) error { return s.server.send(quietCostCmd) },
+		(*quietShard).readCost,
 	}
-	if err := settle(ctx, srv, n); err != nil {
-		return quietCost{}, err
+	for _, step := range steps {
+		for _, s := range shards {
+			if err := step(s); err != nil {
+				return quietCost{}, err
+			}
+		}
 	}
-	cpu := processCPU()
-	last, err := publishQuietly(ctx, srv, d)
-	if err != nil {
-		return quietCost{}, err
-	}
-	count, p50, p99, err := child.result(last)
-	if err != nil {
-		return quietCost{}, err
-	}
-	cpu = processCPU() - cpu
-	after := readState()
-	if want := int64(last) * int64(n); count != want {
-		return quietCost{}, fmt.Errorf("the clients received %d updates, want %d", count, want)
+	var lat hist
+	var sum quietServerCost
+	fewest := shards[0].last
+	for _, s := range shards {
+		fewest = min(fewest, s.last)
+		lat.merge(&s.lat)
+		sum.cpu += s.cost.cpu
+		sum.bytes += s.cost.bytes
+		sum.goroutines += s.cost.goroutines
 	}
 	return quietCost{
-		p50:            p50,
-		p99:            p99,
-		cpuPerDelivery: cpu / time.Duration(max(count, 1)),
-		bytes:          (float64(after.heap+after.stack) - float64(before.heap+before.stack)) / float64(n),
-		goroutines:     float64(after.goroutines-before.goroutines) / float64(n),
-	}, child.stop()
+		deliveries:     int64(lat.n),
+		published:      fewest,
+		p50:            lat.quantile(0.5),
+		p99:            lat.quantile(0.99),
+		cpuPerDelivery: sum.cpu / time.Duration(max(lat.n, 1)),
+		bytes:          float64(sum.bytes) / float64(n),
+		goroutines:     float64(sum.goroutines) / float64(n),
+	}, nil
 }
 
-// publishQuietly publishes quietRate messages a second for d and returns
-// the last sequence number.
-func publishQuietly(ctx context.Context, srv *server, d time.Duration) (uint64, error) {
-	tick := time.NewTicker(time.Second / quietRate)
-	defer tick.Stop()
-	var seq uint64
-	for end := time.Now().Add(d); time.Now().Before(end); {
-		select {
-		case <-ctx.Done():
-			return seq, ctx.Err()
-		case <-tick.C:
-		}
-		seq++
-		if err := srv.publish(seq, nanotime()); err != nil {
-			return seq, err
+// quietSplit splits n connections over k processes (at most n), the first
+// n%k one more than the others.
+func quietSplit(n, k int) []int {
+	k = min(max(k, 1), max(n, 1))
+	conns := make([]int, k)
+	for i := range conns {
+		conns[i] = n / k
+		if i < n%k {
+			conns[i]++
 		}
 	}
-	return seq, nil
+	return conns
 }
 
-// quietChild is the child process holding the quiet clients.
-type quietChild struct{ *child }
-
-func startQuietClients(ctx context.Context, url, transport string, n int, d time.Duration) (*quietChild, error) {
-	c, err := startChild(ctx, "TestQuietClients",
-		envQuietURL+"="+url, envQuietTransport+"="+transport, envQuietConns+"="+strconv.Itoa(n),
-		envQuietSeconds+"="+strconv.Itoa(int(d/time.Second)),
-		envQuietBase+"="+strconv.FormatInt(clockBase.UnixNano(), 10))
+// startClients reads the server's URL and starts the client process.
+func (s *quietShard) startClients(ctx context.Context, transport string) error {
+	url, err := s.server.readLine(quietURL)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &quietChild{c}, nil
+	s.clients, err = startQuietClients(ctx, url, transport, s.conns)
+	return err
 }
 
-// result tells the child the last sequence number published and reads
-// what its clients received: the updates counted and the latency
-// percentiles.
-func (c *quietChild) result(last uint64) (count int64, p50, p99 time.Duration, err error) {
-	if err := c.send("%d", last); err != nil {
-		return 0, 0, 0, err
-	}
-	line, err := c.readLine(quietResult)
+// published reads the last update the server published and tells the
+// clients to wait for it.
+func (s *quietShard) published() error {
+	line, err := s.server.readLine(quietPublished)
 	if err != nil {
-		return 0, 0, 0, err
+		return err
 	}
-	var a, b int64
-	if _, err := fmt.Sscanf(line, "%d %d %d", &count, &a, &b); err != nil {
-		return 0, 0, 0, fmt.Errorf("%s line %q: %w", quietResult, line, err)
+	if s.last, err = strconv.ParseUint(line, 10, 64); err != nil {
+		return fmt.Errorf("%s line %q: %w", quietPublished, line, err)
 	}
-	return count, time.Duration(a), time.Duration(b), nil
+	return s.clients.send("%d", s.last)
 }
 
-// TestQuietClients is the child side of BenchmarkQuietConnections: with
-// the FANOUT_BENCH_QUIET_* variables set it opens the connections, each
-// with a reading goroutine that checks order and records latency, writes
-// the ready line, and, once the parent writes the last sequence number,
-// waits until every client has it and writes the result line. It closes
-// the clients when its stdin closes. Without the variables it is skipped.
-func TestQuietClients(t *testing.T) {
-	url := os.Getenv(envQuietURL)
-	if url == "" {
-		t.Skip("the client side of BenchmarkQuietConnections; it runs as a child process")
-	}
-	n, err := strconv.Atoi(os.Getenv(envQuietConns))
+// received reads the latencies the clients recorded, once every one has
+// the last update, and checks that each received every update.
+func (s *quietShard) received() error {
+	line, err := s.clients.readLine(quietResult)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	base, err := strconv.ParseInt(os.Getenv(envQuietBase), 10, 64)
-	if err != nil {
-		t.Fatal(err)
+	if err := s.lat.UnmarshalText([]byte(line)); err != nil {
+		return err
 	}
-	clockBase = time.Unix(0, base) // wall clock: latencies across processes
-	needFiles(t, n)
-	e := &env{clients: make([]client, n), errc: make(chan error, 1)}
-	defer func() {
-		for _, c := range e.clients {
-			if c != nil {
-				c.close()
-			}
-		}
-		e.readers.Wait()
-	}()
-	if err := e.connect(url, os.Getenv(envQuietTransport), n); err != nil {
-		t.Fatal(err)
-	}
-	fmt.Println(quietReady)
-
-	in := bufio.NewScanner(os.Stdin)
-	if !in.Scan() {
-		return // the parent gave up
-	}
-	last, err := strconv.ParseUint(strings.TrimSpace(in.Text()), 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := awaitQuiet(e, last); err != nil {
-		t.Fatal(err)
-	}
-	lat := new(hist)
-	for _, c := range e.clients {
-		lat.merge(&c.recv().lat)
-	}
-	fmt.Printf("%s %d %d %d\n", quietResult, lat.n, lat.quantile(0.5), lat.quantile(0.99))
-	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes it
-}
-
-// awaitQuiet waits until every client has received update last, polling
-// (the clients' reading goroutines signal nothing), for at most
-// waitTimeout.
-func awaitQuiet(e *env, last uint64) error {
-	deadline := time.Now().Add(waitTimeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for _, c := range e.clients {
-		for c.recv().seen.Load() < last {
-			select {
-			case err := <-e.errc:
-				return err
-			case <-tick.C:
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("client %d has update %d of %d after %v", c.recv().id, c.recv().seen.Load(), last, waitTimeout)
-			}
-		}
+	if want := s.last * uint64(s.conns); s.lat.n != want {
+		return fmt.Errorf("%d clients received %d updates, want %d (%d each)", s.conns, s.lat.n, want, s.last)
 	}
 	return nil
+}
+
+// readCost reads what the server measured.
+func (s *quietShard) readCost() error {
+	line, err := s.server.readLine(quietCostLine)
+	if err != nil {
+		return err
+	}
+	return s.cost.parse(line)
+}
+
+// stopQuiet stops the client processes, then the servers (so that the
+// clients close the connections rather than see them closed), each group
+// at once, and waits for all of them.
+func stopQuiet(shards []*quietShard) error {
+	var clients, servers []*child
+	for _, s := range shards {
+		if s.clients != nil {
+			clients = append(clients, s.clients)
+		}
+		servers = append(servers, s.server)
+	}
+	var errs []error
+	for _, group := range [][]*child{clients, servers} {
+		for _, c := range group {
+			c.end()
+		}
+		for _, c := range group {
+			errs = append(errs, c.stop())
+		}
+	}
+	return errors.Join(errs...)
 }
