@@ -22,16 +22,24 @@ const (
 	envQuietProcs     = "FANOUT_BENCH_QUIET_PROCS"     // how many server processes
 	envQuietConns     = "FANOUT_BENCH_QUIET_CONNS"     // how many connections: in all, or a client child's
 	envQuietSeconds   = "FANOUT_BENCH_QUIET_SECONDS"   // how long to publish
+	envQuietRate      = "FANOUT_BENCH_QUIET_RATE"      // messages per second
 	envQuietImpl      = "FANOUT_BENCH_QUIET_IMPL"      // what a server child runs
 	envQuietURL       = "FANOUT_BENCH_QUIET_URL"       // what a client child dials
 	envQuietTransport = "FANOUT_BENCH_QUIET_TRANSPORT" // ws or sse
 	envQuietBase      = "FANOUT_BENCH_QUIET_BASE"      // the parent's clockBase, Unix ns
 )
 
-const (
-	quietRate    = 4   // messages per second
-	quietPayload = 128 // bytes per payload
-)
+// quietPayload is the size of a payload, in bytes.
+const quietPayload = 128
+
+// quietRate is the number of messages a second: FANOUT_BENCH_QUIET_RATE,
+// else 4.
+func quietRate() float64 {
+	if r, err := strconv.ParseFloat(os.Getenv(envQuietRate), 64); err == nil && r > 0 {
+		return r
+	}
+	return 4
+}
 
 // quietConns is the number of connections, over all processes:
 // FANOUT_BENCH_QUIET_CONNS, else 1000 (100 with -short).
@@ -73,8 +81,11 @@ func quietProcs(n int) int {
 }
 
 // BenchmarkQuietConnections measures the quiet shape: quietConns()
-// connections subscribed to one topic, quietRate messages per second with
-// quietPayload-byte payloads, for quietDuration().
+// connections subscribed to one topic, quietRate() messages per second
+// with quietPayload-byte payloads, for quietDuration(). The messages are
+// published on a fixed schedule: a server that falls behind publishes
+// the late ones at once, so that every run does the same work; behind-ms
+// is how late the last one was.
 //
 // The connections are split over quietProcs() server processes
 // (TestQuietServer), each with its own client process (TestQuietClients),
@@ -100,13 +111,9 @@ func BenchmarkQuietConnections(b *testing.B) {
 					n := quietConns()
 					k := quietProcs(n)
 					needFiles(b, (n+k-1)/k)
-					d := quietDuration()
-					c, err := measureQuiet(impl, transport, n, k, d)
+					c, err := measureQuiet(impl, transport, n, k, quietSchedule(quietRate(), quietDuration()))
 					if err != nil {
 						b.Fatal(err)
-					}
-					if want := uint64(quietRate * d / time.Second); c.published < want {
-						b.Logf("a server published %d messages in %v, not %d: it fell behind, and its ticker dropped ticks", c.published, d, want)
 					}
 					m = &c
 				}
@@ -116,6 +123,7 @@ func BenchmarkQuietConnections(b *testing.B) {
 				b.ReportMetric(m.cpuPerDelivery.Seconds()*1e6, "cpu-µs/delivery")
 				b.ReportMetric(m.bytes, "B/conn")
 				b.ReportMetric(m.goroutines, "goroutines/conn")
+				b.ReportMetric(m.behind.Seconds()*1e3, "behind-ms")
 			})
 		}
 	}
@@ -127,9 +135,9 @@ func BenchmarkQuietConnections(b *testing.B) {
 func TestMeasureQuiet(t *testing.T) {
 	const n = 60
 	needFiles(t, n)
-	c, err := measureQuiet(implFanout, transportWS, n, 2, time.Second)
+	c, err := measureQuiet(implFanout, transportWS, n, 2, quietSchedule(4, time.Second))
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, c.deliveries, int64(n), "at least one update each")
+	require.Equal(t, int64(4*n), c.deliveries, "every update to every connection")
 	require.Positive(t, c.p50)
 	require.GreaterOrEqual(t, c.p99, c.p50)
 	require.Positive(t, c.cpuPerDelivery)
@@ -139,8 +147,8 @@ func TestMeasureQuiet(t *testing.T) {
 
 // quietCost is what one quiet measurement found.
 type quietCost struct {
-	deliveries     int64  // updates received, over all processes
-	published      uint64 // the fewest messages a server published
+	deliveries     int64         // updates received, over all processes
+	behind         time.Duration // how late the latest last message was published
 	p50, p99       time.Duration
 	cpuPerDelivery time.Duration
 	bytes          float64 // heap and stacks per connection, after traffic
@@ -151,20 +159,21 @@ type quietCost struct {
 // connections.
 type quietShard struct {
 	conns   int
-	server  *child // TestQuietServer
-	clients *child // TestQuietClients
-	last    uint64 // the last update the server published
-	lat     hist   // what its clients received
+	server  *child        // TestQuietServer
+	clients *child        // TestQuietClients
+	last    uint64        // the last update the server published
+	behind  time.Duration // how late it published it
+	lat     hist          // what its clients received
 	cost    quietServerCost
 }
 
 // measureQuiet measures the quiet shape with n connections split over k
-// server processes, each with its own client process, all publishing for
-// d at the same time. Each step is taken in every process before the next
+// server processes, each with its own client process, all publishing on
+// schedule s at the same time. Each step is taken in every process before the next
 // step begins, so that the processes connect, settle, publish and measure
 // together. Every process is stopped and waited for, whatever happens.
-func measureQuiet(impl, transport string, n, k int, d time.Duration) (_ quietCost, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), idleTimeout+2*d)
+func measureQuiet(impl, transport string, n, k int, sched schedule) (_ quietCost, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), idleTimeout+2*sched.length())
 	defer cancel()
 	var shards []*quietShard
 	defer func() { err = errors.Join(err, stopQuiet(shards)) }()
@@ -180,7 +189,7 @@ func measureQuiet(impl, transport string, n, k int, d time.Duration) (_ quietCos
 		func(s *quietShard) error { return s.clients.waitReady() },
 		func(s *quietShard) error { return s.server.send("%s %d", quietSettle, s.conns) },
 		func(s *quietShard) error { _, err := s.server.readLine(quietSettled); return err },
-		func(s *quietShard) error { return s.server.send("%s %s", quietPublish, d) },
+		func(s *quietShard) error { return s.server.send("%s %s", quietPublish, sched) },
 		(*quietShard).published,
 		(*quietShard).received,
 		func(s *quietShard) error { return s.server.send(quietCostCmd) },
@@ -195,9 +204,9 @@ func measureQuiet(impl, transport string, n, k int, d time.Duration) (_ quietCos
 	}
 	var lat hist
 	var sum quietServerCost
-	fewest := shards[0].last
+	var behind time.Duration
 	for _, s := range shards {
-		fewest = min(fewest, s.last)
+		behind = max(behind, s.behind)
 		lat.merge(&s.lat)
 		sum.cpu += s.cost.cpu
 		sum.bytes += s.cost.bytes
@@ -205,7 +214,7 @@ func measureQuiet(impl, transport string, n, k int, d time.Duration) (_ quietCos
 	}
 	return quietCost{
 		deliveries:     int64(lat.n),
-		published:      fewest,
+		behind:         behind,
 		p50:            lat.quantile(0.5),
 		p99:            lat.quantile(0.99),
 		cpuPerDelivery: sum.cpu / time.Duration(max(lat.n, 1)),
@@ -238,16 +247,18 @@ func (s *quietShard) startClients(ctx context.Context, transport string) error {
 	return err
 }
 
-// published reads the last update the server published and tells the
-// clients to wait for it.
+// published reads the last update the server published, and how late,
+// and tells the clients to wait for it.
 func (s *quietShard) published() error {
 	line, err := s.server.readLine(quietPublished)
 	if err != nil {
 		return err
 	}
-	if s.last, err = strconv.ParseUint(line, 10, 64); err != nil {
+	var behind int64
+	if _, err := fmt.Sscanf(line, "%d %d", &s.last, &behind); err != nil {
 		return fmt.Errorf("%s line %q: %w", quietPublished, line, err)
 	}
+	s.behind = time.Duration(behind)
 	return s.clients.send("%d", s.last)
 }
 

@@ -17,11 +17,11 @@ import (
 // answers with (see TestQuietServer).
 const (
 	quietSettle    = "settle"          // n: wait until the server holds n connections
-	quietPublish   = "publish"         // d: publish for d (a time.Duration)
+	quietPublish   = "publish"         // a schedule: publish on it
 	quietCostCmd   = "cost"            // measure the server
 	quietURL       = "quiet-url"       // the URL clients dial
 	quietSettled   = "quiet-settled"   // answers settle
-	quietPublished = "quiet-published" // answers publish: the last seq
+	quietPublished = "quiet-published" // answers publish: the last seq, how late in ns
 	quietCostLine  = "quiet-cost"      // answers cost: a quietServerCost
 )
 
@@ -60,9 +60,9 @@ func (c *quietServerCost) parse(s string) error {
 //
 //	settle n    waits until the server holds n connections and its
 //	            goroutines stop moving (settle); answers quiet-settled
-//	publish d   notes the process's CPU time and publishes quietRate
-//	            messages a second for d; answers quiet-published and the
-//	            last seq
+//	publish s   notes the process's CPU time and publishes on schedule s
+//	            (publishQuietly); answers quiet-published, the last seq
+//	            and how late it was published
 //	cost        answers quiet-cost and the CPU time used since publish
 //	            began, then the growth of the live heap and stacks and of
 //	            the goroutines since the start (readState)
@@ -97,13 +97,14 @@ func TestQuietServer(t *testing.T) {
 			}
 			answer = quietSettled
 		case quietPublish:
-			var d time.Duration
+			var sched schedule
 			var last uint64
-			if d, err = time.ParseDuration(arg); err == nil {
+			var behind time.Duration
+			if sched, err = parseSchedule(arg); err == nil {
 				cpu = processCPU()
-				last, err = publishQuietly(ctx, srv, d)
+				last, behind, err = publishQuietly(ctx, srv, sched)
 			}
-			answer = fmt.Sprint(quietPublished, " ", last)
+			answer = fmt.Sprint(quietPublished, " ", last, " ", int64(behind))
 		case quietCostCmd:
 			c := quietServerCost{cpu: processCPU() - cpu}
 			after := readState()
@@ -142,23 +143,55 @@ func readCommands(r io.Reader) (ctx context.Context, cmds <-chan string) {
 	return ctx, ch
 }
 
-// publishQuietly publishes quietRate messages a second for d and returns
-// the last sequence number. A process that falls behind publishes fewer:
-// its ticker drops the ticks it missed.
-func publishQuietly(ctx context.Context, srv *server, d time.Duration) (uint64, error) {
-	tick := time.NewTicker(time.Second / quietRate)
-	defer tick.Stop()
-	var seq uint64
-	for end := time.Now().Add(d); time.Now().Before(end); {
-		select {
-		case <-ctx.Done():
-			return seq, ctx.Err()
-		case <-tick.C:
+// schedule is when a server publishes: count messages, one every every.
+type schedule struct {
+	count int
+	every time.Duration
+}
+
+// quietSchedule is rate messages a second for d.
+func quietSchedule(rate float64, d time.Duration) schedule {
+	return schedule{count: max(int(rate*d.Seconds()), 1), every: time.Duration(float64(time.Second) / rate)}
+}
+
+// length is how long the schedule takes, kept.
+func (s schedule) length() time.Duration { return time.Duration(s.count) * s.every }
+
+func (s schedule) String() string { return fmt.Sprintf("%d %s", s.count, s.every) }
+
+func parseSchedule(text string) (schedule, error) {
+	var s schedule
+	var every string
+	if _, err := fmt.Sscanf(text, "%d %s", &s.count, &every); err != nil {
+		return s, fmt.Errorf("schedule %q: %w", text, err)
+	}
+	var err error
+	s.every, err = time.ParseDuration(every)
+	return s, err
+}
+
+// publishQuietly publishes on schedule s: message i (from 1) at i×every
+// from now, or at once when that moment has passed, so that a server that
+// falls behind still publishes every message. It returns the last
+// sequence number and how late the last message was published.
+func publishQuietly(ctx context.Context, srv *server, s schedule) (last uint64, behind time.Duration, err error) {
+	start := time.Now()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for i := 1; i <= s.count; i++ {
+		at := start.Add(time.Duration(i) * s.every)
+		if wait := time.Until(at); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return last, 0, ctx.Err()
+			case <-timer.C:
+			}
 		}
-		seq++
-		if err := srv.publish(seq, nanotime()); err != nil {
-			return seq, err
+		last, behind = uint64(i), max(time.Since(at), 0)
+		if err := srv.publish(last, nanotime()); err != nil {
+			return last, 0, err
 		}
 	}
-	return seq, nil
+	return last, behind, nil
 }
