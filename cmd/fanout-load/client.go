@@ -26,7 +26,8 @@ func (e *statusError) Error() string { return fmt.Sprintf("fanout-load: HTTP %d"
 type client struct {
 	id     int
 	load   *loadRun
-	proto  string // ws, sse or poll
+	proto  string       // ws, sse or poll
+	http   *http.Client // from the client's local address, if any
 	topics []string
 	chk    *checker
 	cutAt  time.Time // when to cut the connection once; zero: never

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -19,6 +20,11 @@ type loadConfig struct {
 	PollPath   string   // the long-poll handler's path
 	Insecure   bool     // accept any TLS certificate (a test server's own)
 	Transports []string // ws, sse, poll: clients take them in turn
+
+	// Local are the addresses to dial from, client i from Local[i mod
+	// len(Local)], for every connection it opens. Empty: the system's
+	// choice, as without -local.
+	Local []netip.Addr
 
 	Clients  int           // connections to open
 	Ramp     float64       // connections opened per second
@@ -48,6 +54,7 @@ func parseLoad(args []string, fs *flag.FlagSet) (loadConfig, error) {
 	var (
 		cfg                    loadConfig
 		topicList, transportsF string
+		local                  string
 		pattern                string
 		count                  int
 	)
@@ -57,6 +64,7 @@ func parseLoad(args []string, fs *flag.FlagSet) (loadConfig, error) {
 	fs.StringVar(&cfg.PollPath, "poll-path", "/poll", "the path of the long-poll handler")
 	fs.BoolVar(&cfg.Insecure, "insecure", false, "with https, accept any certificate (a test server's self-signed one)")
 	fs.StringVar(&transportsF, "transport", "ws", "transports, comma-separated (ws, sse, poll): clients take them in turn")
+	fs.StringVar(&local, "local", "", "local IP addresses to dial from, comma-separated, each an IP or a CIDR range (127.0.1.0/28): clients take them in turn")
 	fs.IntVar(&cfg.Clients, "clients", 100, "connections to open")
 	fs.Float64Var(&cfg.Ramp, "ramp", 500, "connections opened per second")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long to hold all connections after the ramp")
@@ -89,7 +97,9 @@ func parseLoad(args []string, fs *flag.FlagSet) (loadConfig, error) {
 	if cfg.Seed == 0 {
 		cfg.Seed = rand.Uint64()
 	}
-	return cfg, cfg.validate()
+	var localErr error
+	cfg.Local, localErr = parseLocal(local)
+	return cfg, errors.Join(localErr, cfg.validate())
 }
 
 // validate checks the configuration's values.
@@ -106,6 +116,9 @@ func (c *loadConfig) validate() error {
 		if !slices.Contains(transports, t) {
 			errs = append(errs, fmt.Errorf("-transport %q: want ws, sse or poll", t))
 		}
+	}
+	if len(c.Local) > maxLocal {
+		errs = append(errs, fmt.Errorf("-local: more than %d addresses in all", maxLocal))
 	}
 	if c.Clients < 1 {
 		errs = append(errs, errors.New("-clients: at least 1"))

@@ -26,6 +26,7 @@ func TestParseLoad(t *testing.T) {
 		{args: []string{"-dist", "zipf", "-zipf-s", "1"}, wantErr: "-zipf-s"},
 		{args: []string{"-cut", "1.5"}, wantErr: "-cut"},
 		{args: []string{"-progress", "fancy"}, wantErr: "-progress"},
+		{args: []string{"-local", "127.0.0.2,localhost"}, wantErr: `-local "localhost"`},
 		{args: []string{"extra"}, wantErr: "unexpected arguments"},
 	}
 	for _, tt := range tests {

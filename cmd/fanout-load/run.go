@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -18,7 +17,7 @@ type loadRun struct {
 	cfg                    loadConfig
 	st                     *stats
 	start                  time.Time
-	http                   *http.Client
+	httpClients            []*http.Client // one per local address: client i takes httpClients[i mod len]
 	wsURL, sseURL, pollURL string
 
 	limitOnce sync.Once
@@ -71,22 +70,34 @@ func (r *result) violations() uint64 {
 }
 
 // newLoadRun returns what a run's clients share, starting now. Its HTTP
-// client speaks HTTP/1.1, one connection per client as browsers have;
-// CloseIdleConnections must end the run.
+// clients, one per local address (a client's connections all come from
+// one), speak HTTP/1.1, one connection per client as browsers have;
+// closeIdle must end the run.
 func newLoadRun(cfg loadConfig) *loadRun {
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConnsPerHost: cfg.Clients + 16,
-		IdleConnTimeout:     30 * time.Second,
-		TLSHandshakeTimeout: 10 * time.Second,
-		// A TLS configuration of its own keeps HTTP/2 off, so that every
-		// client has its own connection, as browsers' tabs do.
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: cfg.Insecure},
-	}
 	base := strings.TrimSuffix(cfg.URL, "/")
-	return &loadRun{cfg: cfg, st: newStats(), start: time.Now(), http: &http.Client{Transport: tr},
+	l := &loadRun{cfg: cfg, st: newStats(), start: time.Now(),
 		wsURL: wsURL(base, cfg.WSPath), sseURL: base + cfg.SSEPath, pollURL: base + cfg.PollPath,
 		limit: make(chan struct{})}
+	for _, d := range newDialers(cfg.Local) {
+		tr := &http.Transport{
+			DialContext:         d.DialContext,
+			MaxIdleConnsPerHost: cfg.Clients + 16,
+			IdleConnTimeout:     30 * time.Second,
+			TLSHandshakeTimeout: 10 * time.Second,
+			// A TLS configuration of its own keeps HTTP/2 off, so that every
+			// client has its own connection, as browsers' tabs do.
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: cfg.Insecure},
+		}
+		l.httpClients = append(l.httpClients, &http.Client{Transport: tr})
+	}
+	return l
+}
+
+// closeIdle closes the idle connections of the run's HTTP clients.
+func (l *loadRun) closeIdle() {
+	for _, h := range l.httpClients {
+		h.CloseIdleConnections()
+	}
 }
 
 // errNoConnection says that no client could connect.
@@ -101,7 +112,7 @@ func run(ctx context.Context, cfg loadConfig, progress io.Writer) (*result, erro
 		return nil, err
 	}
 	l := newLoadRun(cfg)
-	defer l.http.CloseIdleConnections()
+	defer l.closeIdle()
 
 	cpu0, _ := usage()
 	ctx, cancel := context.WithCancel(ctx)
@@ -197,6 +208,7 @@ func (l *loadRun) ramp(ctx context.Context, clients *sync.WaitGroup) int {
 		}
 		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(i)))
 		c := &client{id: i, load: l, proto: cfg.Transports[i%len(cfg.Transports)], rng: rng,
+			http:   l.httpClients[i%len(l.httpClients)],
 			topics: chooseTopics(rng, cfg.Topics, cfg.PerClient, cfg.Dist, cfg.ZipfS)}
 		c.chk = newChecker(c.topics, cfg.StrictResume)
 		if cfg.Cut > 0 && rng.Float64() < cfg.Cut {

@@ -26,7 +26,7 @@ func (c *client) sseSession(ctx context.Context) (bool, error) {
 	if c.lastID != "" {
 		req.Header.Set("Last-Event-ID", c.lastID)
 	}
-	resp, err := c.load.http.Do(req)
+	resp, err := c.http.Do(req)
 	if err != nil {
 		return false, err
 	}

@@ -20,8 +20,12 @@ func summaryRows(r *result) []row {
 	cfg := r.Config
 	secs := max(r.Elapsed.Seconds(), 1e-9)
 	lat := r.Latency
+	target := fmt.Sprintf("%s (%s)", cfg.URL, strings.Join(cfg.Transports, ", "))
+	if n := len(cfg.Local); n > 0 {
+		target += fmt.Sprintf(" from %d local addresses", n)
+	}
 	rows := []row{
-		{"target", fmt.Sprintf("%s (%s)", cfg.URL, strings.Join(cfg.Transports, ", "))},
+		{"target", target},
 		{"clients", fmt.Sprintf("%d started, ramp %.1fs, held %s, %d topics (%d per client, %s)",
 			r.Started, r.RampTime.Seconds(), cfg.Duration, len(cfg.Topics), cfg.PerClient, cfg.Dist)},
 		{"elapsed", r.Elapsed.Round(time.Millisecond).String()},

@@ -18,7 +18,7 @@ const readLimit = 16 << 20
 // topics (resuming those it has a position for) and checks what comes,
 // until the connection ends or ctx is done.
 func (c *client) wsSession(ctx context.Context) (bool, error) {
-	conn, _, err := websocket.Dial(ctx, c.load.wsURL, &websocket.DialOptions{HTTPClient: c.load.http})
+	conn, _, err := websocket.Dial(ctx, c.load.wsURL, &websocket.DialOptions{HTTPClient: c.http})
 	if err != nil {
 		return false, err
 	}
