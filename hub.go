@@ -406,17 +406,23 @@ func (h *Hub) Close() error {
 			err = fmt.Errorf("close broker: %w", err)
 		}
 	}
-	h.subsMu.Lock()
-	subs := make([]*Subscriber, 0, len(h.subs))
-	for s := range h.subs {
-		subs = append(subs, s)
-	}
-	h.subsMu.Unlock()
-	for _, s := range subs {
+	for _, s := range h.subscribers() {
 		s.end(ErrClosed)
 	}
 	close(h.done)
 	return err
+}
+
+// subscribers returns the hub's subscribers at this moment, so that the
+// caller can visit them without holding subsMu.
+func (h *Hub) subscribers() []*Subscriber {
+	h.subsMu.Lock()
+	defer h.subsMu.Unlock()
+	subs := make([]*Subscriber, 0, len(h.subs))
+	for s := range h.subs {
+		subs = append(subs, s)
+	}
+	return subs
 }
 
 func (h *Hub) sweeper() {

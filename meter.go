@@ -159,13 +159,7 @@ func (t *topic) unlinkedLocked(sn *subscription) {
 // taking each one's lock briefly: call it at scrape time, not on a hot
 // path.
 func (h *Hub) QueueDepth() (total, most int) {
-	h.subsMu.Lock()
-	subs := make([]*Subscriber, 0, len(h.subs))
-	for s := range h.subs {
-		subs = append(subs, s)
-	}
-	h.subsMu.Unlock()
-	for _, s := range subs {
+	for _, s := range h.subscribers() {
 		n := s.Len()
 		total += n
 		most = max(most, n)
