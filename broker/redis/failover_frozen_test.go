@@ -3,9 +3,7 @@ package redis_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,7 +11,6 @@ import (
 
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/broker/redis/internal/redistest"
-	"github.com/fanout-go/fanout/client"
 	"github.com/fanout-go/fanout/internal/failovertest"
 )
 
@@ -76,36 +73,6 @@ func (s frozenSink) Receive(p fanout.Publication) {
 
 func (s frozenSink) Reconnected() { s.b.sink.Reconnected() }
 
-// runWS follows foTopic with the Go WebSocket client, which reconnects and
-// resumes through hc, until ctx ends.
-func runWS(ctx context.Context, t *testing.T, hc *http.Client, r *recorder) {
-	var conns atomic.Int32
-	cl, err := client.Dial(ctx, "ws://gateway/ws", client.Options{
-		HTTPClient: hc, MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, QueueSize: foHistory,
-		OnState: func(s client.State, _ error) {
-			if s == client.Connected {
-				conns.Add(1)
-			}
-		},
-	})
-	if err != nil {
-		t.Errorf("%s: dial: %v", r.name, err)
-		return
-	}
-	defer cl.Close()
-	if err := cl.Subscribe(foTopic); err != nil {
-		t.Errorf("%s: subscribe: %v", r.name, err)
-		return
-	}
-	for {
-		m, err := cl.Next(ctx)
-		if err != nil {
-			return // ctx ended
-		}
-		r.record(m.Kind.String(), m.Position(), int(conns.Load()))
-	}
-}
-
 // TestFailoverOntoAFrozenNode moves clients onto a node whose broker
 // deliveries are held (a frozen process) while a publisher publishes more
 // than the broker's history: the clients resuming there wait for the node
@@ -121,16 +88,16 @@ func TestFailoverOntoAFrozenNode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	var recs []*recorder
+	var recs []*failovertest.Recorder
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
 	for i := range 12 {
 		home := i % 2 // six move from gateway 0 onto the frozen one; six are there already
-		r := &recorder{name: fmt.Sprintf("WS%d@%d", i, home), home: home}
+		r := &failovertest.Recorder{Name: fmt.Sprintf("WS%d@%d", i, home), Home: home}
 		recs = append(recs, r)
 		hc := failovertest.Balancer(gws, home)
-		wg.Go(func() { runWS(ctx, t, hc, r) })
+		wg.Go(func() { failovertest.RunWS(ctx, t, hc, foTopic, foHistory, r) })
 	}
 	stop := make(chan struct{})
 	type result struct {
@@ -142,46 +109,42 @@ func TestFailoverOntoAFrozenNode(t *testing.T) {
 		last, err := failovertest.Publishing(ctx, pub, foTopic, stop)
 		published <- result{last, err}
 	}()
-	failovertest.WaitAll(t, recs, "every client receives updates", func(r *recorder) bool { n, _, _ := r.state(); return n > 20 })
+	failovertest.WaitAll(t, recs, "every client receives updates", func(r *failovertest.Recorder) bool { n, _, _, _ := r.State(); return n > 20 })
 
 	fb.freeze()
 	var mark fanout.Position
 	for _, r := range recs {
-		if _, last, _ := r.state(); last.Seq > mark.Seq {
+		if _, last, _, _ := r.State(); last.Seq > mark.Seq {
 			mark = last
 		}
 	}
 	// More than the broker's history goes by while the node is frozen.
-	failovertest.WaitAll(t, recs, "the clients of gateway 0 are past the history", func(r *recorder) bool {
-		_, last, _ := r.state()
-		return r.home == 1 || last.Seq > mark.Seq+2*history
+	failovertest.WaitAll(t, recs, "the clients of gateway 0 are past the history", func(r *failovertest.Recorder) bool {
+		_, last, _, _ := r.State()
+		return r.Home == 1 || last.Seq > mark.Seq+2*history
 	})
 	killed := time.Now()
 	gws[0].Kill()
 	<-fb.recovered // a resume there asked the broker to catch up
 	fb.thaw()
-	failovertest.WaitAll(t, recs, "every moved client receives again", func(r *recorder) bool {
-		_, _, back := r.state()
-		return r.home == 1 || len(back) > 0
+	failovertest.WaitAll(t, recs, "every moved client receives again", func(r *failovertest.Recorder) bool {
+		_, _, _, back := r.State()
+		return r.Home == 1 || len(back) > 0
 	})
 	close(stop)
 	res := <-published
 	require.NoError(t, res.err)
-	failovertest.WaitAll(t, recs, "every client reaches the last position", func(r *recorder) bool {
-		_, last, _ := r.state()
+	failovertest.WaitAll(t, recs, "every client reaches the last position", func(r *failovertest.Recorder) bool {
+		_, last, _, _ := r.State()
 		return last == res.last
 	})
 
 	var lat []time.Duration
 	for _, r := range recs {
-		r.mu.Lock()
-		require.Zero(t, r.resets, "%s was reset", r.name)
-		require.Zero(t, r.gaps, "%s missed messages", r.name)
-		require.Zero(t, r.dups, "%s got messages twice", r.name)
-		if r.home == 0 {
-			lat = append(lat, r.back[0].Sub(killed))
+		r.RequireClean(t)
+		if _, _, _, back := r.State(); r.Home == 0 {
+			lat = append(lat, back[0].Sub(killed))
 		}
-		r.mu.Unlock()
 	}
 	require.Zero(t, frozen.Stats().Resets, "the frozen node reset its topic")
 	p50, p99 := failovertest.Percentiles(lat)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -55,54 +54,6 @@ func foHubHistory(t *testing.T, addr string, history int, wrap func(fanout.Broke
 	return h
 }
 
-// recorder is what one test client saw of foTopic, checked as it comes.
-type recorder struct {
-	name string
-	home int
-
-	mu     sync.Mutex // guards the fields below
-	n      int        // messages
-	last   fanout.Position
-	resets int // resets, and snapshots after the first (a resume that failed)
-	gaps   int
-	dups   int
-	conn   int         // the connection of the last message
-	back   []time.Time // when each later connection delivered its first message
-}
-
-// record checks one message of kind at p, received on connection conn
-// (1 for the first).
-func (r *recorder) record(kind string, p fanout.Position, conn int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	switch {
-	case kind != "snapshot" && kind != "update" && kind != "reset":
-		return
-	case r.n == 0 && kind == "snapshot":
-	case kind != "update":
-		r.resets++
-	case p.Epoch == r.last.Epoch && p.Seq == r.last.Seq+1:
-	case p.Epoch == r.last.Epoch && p.Seq <= r.last.Seq:
-		r.dups++
-	default:
-		r.gaps++
-	}
-	if conn > r.conn {
-		if r.conn > 0 {
-			r.back = append(r.back, time.Now())
-		}
-		r.conn = conn
-	}
-	r.n++
-	r.last = p
-}
-
-func (r *recorder) state() (n int, last fanout.Position, back []time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.n, r.last, slices.Clone(r.back)
-}
-
 // wireMsg is a protocol message, as the SSE and long-poll answers carry it.
 type wireMsg struct {
 	Type  string `json:"type"`
@@ -125,7 +76,7 @@ func pause(ctx context.Context, d time.Duration) {
 // browser's EventSource does: after a lost stream it connects again with
 // the last event's id as Last-Event-ID, the cursor that resumes it on any
 // node.
-func runSSE(ctx context.Context, hc *http.Client, r *recorder) {
+func runSSE(ctx context.Context, hc *http.Client, r *failovertest.Recorder) {
 	lastID := ""
 	for conn := 1; ctx.Err() == nil; conn++ {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://gateway/events?topic="+url.QueryEscape(foTopic), nil)
@@ -150,7 +101,7 @@ func runSSE(ctx context.Context, hc *http.Client, r *recorder) {
 }
 
 // readSSE reads one stream's events into r and returns the last event id.
-func readSSE(resp *http.Response, conn int, lastID string, r *recorder) string {
+func readSSE(resp *http.Response, conn int, lastID string, r *failovertest.Recorder) string {
 	sc := bufio.NewScanner(resp.Body)
 	var id, data string
 	for sc.Scan() {
@@ -159,7 +110,7 @@ func readSSE(resp *http.Response, conn int, lastID string, r *recorder) string {
 		case line == "":
 			var m wireMsg
 			if data != "" && json.Unmarshal([]byte(data), &m) == nil {
-				r.record(m.Type, fanout.Position{Epoch: m.Epoch, Seq: m.Seq}, conn)
+				r.Record(m.Type, fanout.Position{Epoch: m.Epoch, Seq: m.Seq}, conn)
 				if id != "" {
 					lastID = id
 				}
@@ -178,7 +129,7 @@ func readSSE(resp *http.Response, conn int, lastID string, r *recorder) string {
 // from the last position it applied; a failed poll is retried on whichever
 // gateway the balancer picks. An answer from another gateway than the
 // last one counts as a new connection.
-func runPoll(ctx context.Context, hc *http.Client, r *recorder) {
+func runPoll(ctx context.Context, hc *http.Client, r *failovertest.Recorder) {
 	var pos *fanout.Position
 	conn, gateway := 0, ""
 	for ctx.Err() == nil {
@@ -197,7 +148,7 @@ func runPoll(ctx context.Context, hc *http.Client, r *recorder) {
 		for _, m := range msgs {
 			if m.Topic == foTopic && m.Type != "error" {
 				p := fanout.Position{Epoch: m.Epoch, Seq: m.Seq}
-				r.record(m.Type, p, conn)
+				r.Record(m.Type, p, conn)
 				pos = &p
 			}
 		}
@@ -231,7 +182,7 @@ func pollOnce(ctx context.Context, hc *http.Client, u string) ([]wireMsg, string
 func TestFailoverHTTPClients(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		run  func(context.Context, *http.Client, *recorder)
+		run  func(context.Context, *http.Client, *failovertest.Recorder)
 	}{{"SSE", runSSE}, {"Poll", runPoll}} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := redistest.Start(t)
@@ -240,7 +191,7 @@ func TestFailoverHTTPClients(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 
-			var recs []*recorder
+			var recs []*failovertest.Recorder
 			var wg sync.WaitGroup
 			defer wg.Wait()
 			defer cancel()
@@ -249,7 +200,7 @@ func TestFailoverHTTPClients(t *testing.T) {
 				if i < 2 {
 					home = 0 // two stay where they are
 				}
-				r := &recorder{name: fmt.Sprintf("%s%d@%d", tc.name, i, home), home: home}
+				r := &failovertest.Recorder{Name: fmt.Sprintf("%s%d@%d", tc.name, i, home), Home: home}
 				recs = append(recs, r)
 				hc := failovertest.Balancer(gws, home)
 				wg.Go(func() { tc.run(ctx, hc, r) })
@@ -264,32 +215,28 @@ func TestFailoverHTTPClients(t *testing.T) {
 				last, err := failovertest.Publishing(ctx, pub, foTopic, stop)
 				published <- result{last, err}
 			}()
-			failovertest.WaitAll(t, recs, "every client receives updates", func(r *recorder) bool { n, _, _ := r.state(); return n > 20 })
+			failovertest.WaitAll(t, recs, "every client receives updates", func(r *failovertest.Recorder) bool { n, _, _, _ := r.State(); return n > 20 })
 
 			killed := time.Now()
 			gws[1].Kill()
-			failovertest.WaitAll(t, recs, "every client receives again", func(r *recorder) bool {
-				_, _, back := r.state()
-				return r.home == 0 || len(back) > 0
+			failovertest.WaitAll(t, recs, "every client receives again", func(r *failovertest.Recorder) bool {
+				_, _, _, back := r.State()
+				return r.Home == 0 || len(back) > 0
 			})
 			close(stop)
 			res := <-published
 			require.NoError(t, res.err)
-			failovertest.WaitAll(t, recs, "every client reaches the last position", func(r *recorder) bool {
-				_, last, _ := r.state()
+			failovertest.WaitAll(t, recs, "every client reaches the last position", func(r *failovertest.Recorder) bool {
+				_, last, _, _ := r.State()
 				return last == res.last
 			})
 
 			var lat []time.Duration
 			for _, r := range recs {
-				r.mu.Lock()
-				require.Zero(t, r.resets, "%s was reset", r.name)
-				require.Zero(t, r.gaps, "%s missed messages", r.name)
-				require.Zero(t, r.dups, "%s got messages twice", r.name)
-				if r.home == 1 {
-					lat = append(lat, r.back[0].Sub(killed))
+				r.RequireClean(t)
+				if _, _, _, back := r.State(); r.Home == 1 {
+					lat = append(lat, back[0].Sub(killed))
 				}
-				r.mu.Unlock()
 			}
 			p50, p99 := failovertest.Percentiles(lat)
 			t.Logf("%s failover, gateway killed: %d clients moved; kill to receiving again p50 %v, p99 %v; %d messages published",

@@ -1,8 +1,9 @@
 // Package failovertest holds what the failover tests of the broker modules
 // (broker/redis, broker/nats) share: gateways run in process that a test
 // kills as a process would die, a client that plays the load balancer in
-// front of them, a publisher that rides out broker outages, and the
-// failover-time percentiles. It is imported by those tests only.
+// front of them, a publisher that rides out broker outages, the clients
+// that record what they see (recorder.go), and the failover-time
+// percentiles. It is imported by those tests only.
 package failovertest
 
 import (
