@@ -90,13 +90,7 @@ func TestNeverReadingUnsentBytes(t *testing.T) {
 // returns at once.
 func TestNeverReadingShutdown(t *testing.T) {
 	t.Parallel()
-	hub := fanout.NewHub(fanout.Options{})
-	t.Cleanup(func() { _ = hub.Close() })
-	s := newServer(t, hub, ws.Options{MaxLag: -1, WriteTimeout: time.Hour, PingInterval: -1, QueueSize: 1 << 14})
-	for range 4 {
-		s.neverReader(t, "t")
-	}
-	backlog(t, hub, "t")
+	hub, s := stuckWriters(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	require.ErrorIs(t, s.h.Shutdown(ctx), context.DeadlineExceeded)
@@ -105,10 +99,11 @@ func TestNeverReadingShutdown(t *testing.T) {
 	require.NoError(t, s.h.Close())
 }
 
-// TestNeverReadingClose has Close meet clients that never read: it cuts
-// those whose close handshake cannot go through, and returns.
-func TestNeverReadingClose(t *testing.T) {
-	t.Parallel()
+// stuckWriters serves four clients that never read, with no bound on lag
+// or on a write's time, and a backlog on their topic that leaves their
+// writers stuck.
+func stuckWriters(t *testing.T) (*fanout.Hub, *server) {
+	t.Helper()
 	hub := fanout.NewHub(fanout.Options{})
 	t.Cleanup(func() { _ = hub.Close() })
 	s := newServer(t, hub, ws.Options{MaxLag: -1, WriteTimeout: time.Hour, PingInterval: -1, QueueSize: 1 << 14})
@@ -116,6 +111,14 @@ func TestNeverReadingClose(t *testing.T) {
 		s.neverReader(t, "t")
 	}
 	backlog(t, hub, "t")
+	return hub, s
+}
+
+// TestNeverReadingClose has Close meet clients that never read: it cuts
+// those whose close handshake cannot go through, and returns.
+func TestNeverReadingClose(t *testing.T) {
+	t.Parallel()
+	hub, s := stuckWriters(t)
 	require.NoError(t, s.h.Close())
 	assert.Equal(t, 0, s.h.Len())
 	assert.Equal(t, 0, hub.Stats().Subscribers)
