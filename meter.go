@@ -91,8 +91,9 @@ type MeterStats struct {
 	Subscriptions int64
 	// WriteLatency is the time from an update's publication on the node
 	// (Message.Time; with a broker, when the broker stored it or, for a
-	// broker that does not say, when the node received it) to its
-	// writing on the socket (see ObserveWrite).
+	// broker that does not say, when the node received it) to when a
+	// transport takes it from the queue into the frame, event batch or
+	// answer it writes next (see ObserveWrite).
 	WriteLatency HistogramSnapshot
 }
 
@@ -105,7 +106,9 @@ func (m *Meter) Stats() MeterStats {
 }
 
 // ObserveWrite records, for every update of ds, the time from its
-// publication to now, when a transport has written ds to the socket.
+// publication to now, when a transport has taken ds from the queue into
+// what it writes next: the time a write then blocks on a slow client is
+// not in it (the transports' lag bounds watch that).
 // Snapshots, resets and occupancy messages are not counted: their Time is
 // not when they were sent. It allocates nothing and costs one atomic add
 // per bucket that ds touches, plus one: transports call it once per frame

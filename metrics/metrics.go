@@ -84,7 +84,7 @@ var specs = []Spec{
 	{"fanout_subscriptions", "Topics subscribed over the open connections, per transport.", Gauge, []string{"transport"}},
 	{"fanout_closes_total", "Connections the server ended, by WebSocket close code or stream end reason.", Counter, []string{"transport", "code"}},
 	{"fanout_rejected_total", "Commands and topics refused, by protocol error code.", Counter, []string{"transport", "code"}},
-	{"fanout_write_latency_seconds", "Time from an update's publication on the node to its write on the socket.", Histogram, []string{"transport"}},
+	{"fanout_write_latency_seconds", "Time from an update's publication on the node to its transport taking it from the queue to write it.", Histogram, []string{"transport"}},
 }
 
 // Gather reads the counters of hub and its handlers, and returns every
