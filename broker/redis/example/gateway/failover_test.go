@@ -78,13 +78,7 @@ func TestGatewaySurvivesARedisRestart(t *testing.T) {
 	}()
 
 	c := dial(t, ctx, url)
-	c.subscribe(game.IndexTopic)
-	var index game.Index
-	for len(index.Games) == 0 {
-		require.NoError(t, json.Unmarshal(c.next(game.IndexTopic).Data, &index))
-	}
-	topic := game.Topic(index.Games[0].ID)
-	c.subscribe(topic)
+	topic := c.followFirstGame()
 	before := c.next(topic)
 	for before.Type != "update" {
 		before = c.next(topic)
@@ -124,6 +118,7 @@ func TestGatewaySurvivesARedisRestart(t *testing.T) {
 	late.subscribe(game.IndexTopic)
 	idx := late.stateOf(game.IndexTopic)
 	require.NotEqual(t, before.Epoch, idx.Epoch)
+	var index game.Index
 	require.NoError(t, json.Unmarshal(idx.Data, &index))
 	for _, e := range index.Games {
 		late.subscribe(game.Topic(e.ID))

@@ -72,6 +72,20 @@ func (c *client) subscribe(topic string) {
 }
 
 // next returns the next snapshot or update on topic.
+// followFirstGame subscribes to the index, waits until it lists a game,
+// subscribes to that game's topic and returns it.
+func (c *client) followFirstGame() string {
+	c.t.Helper()
+	c.subscribe(game.IndexTopic)
+	var index game.Index
+	for len(index.Games) == 0 {
+		require.NoError(c.t, json.Unmarshal(c.next(game.IndexTopic).Data, &index))
+	}
+	topic := game.Topic(index.Games[0].ID)
+	c.subscribe(topic)
+	return topic
+}
+
 func (c *client) next(topic string) wireMsg {
 	for {
 		for len(c.buf) > 0 {
@@ -109,13 +123,7 @@ func TestTwoGateways(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	b := dial(t, ctx, other)
-	b.subscribe(game.IndexTopic)
-	var index game.Index
-	for len(index.Games) == 0 {
-		require.NoError(t, json.Unmarshal(b.next(game.IndexTopic).Data, &index))
-	}
-	topic := game.Topic(index.Games[0].ID)
-	b.subscribe(topic)
+	topic := b.followFirstGame()
 
 	first := b.next(topic)
 	require.Equal(t, "snapshot", first.Type)

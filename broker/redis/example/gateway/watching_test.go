@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/fanout-go/fanout/broker/redis/internal/redistest"
-	"github.com/fanout-go/fanout/examples/scoreboard/game"
 	"github.com/stretchr/testify/require"
 )
 
@@ -22,13 +20,7 @@ func TestWatchingAcrossGateways(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	a := dial(t, ctx, feedSide)
-	a.subscribe(game.IndexTopic)
-	var index game.Index
-	for len(index.Games) == 0 {
-		require.NoError(t, json.Unmarshal(a.next(game.IndexTopic).Data, &index))
-	}
-	topic := game.Topic(index.Games[0].ID)
-	a.subscribe(topic)
+	topic := a.followFirstGame()
 	a.waitCount(topic, 1)
 	b := dial(t, ctx, other)
 	b.subscribe(topic)
