@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/fanout-go/fanout"
 	"github.com/fanout-go/fanout/broker/redis"
 	"github.com/fanout-go/fanout/examples/scoreboard/game"
+	"github.com/fanout-go/fanout/internal/failovertest"
 )
 
 // cluster serves the scoreboard from gateways on one real redis-server,
@@ -134,13 +134,6 @@ func (c *cluster) ingest(id string, kind game.Kind, minute int, side game.Side, 
 	return nil
 }
 
-// percentiles returns the p50 and p99 of ds.
-func percentiles(ds []time.Duration) (p50, p99 time.Duration) {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)*50/100], s[min(len(s)-1, len(s)*99/100)]
-}
-
 // The page moves to another gateway each time its gateway is killed, a
 // goal being scored meanwhile: it resumes there and shows every goal, with
 // no reset. The time from the kill to the page showing the goal is logged.
@@ -164,7 +157,7 @@ func TestBrowserFailsOverToAnotherGateway(t *testing.T) {
 	}
 	b.waitOpen("ws")
 	b.waitScore("g2", 0, 0)
-	p50, p99 := percentiles(lat)
+	p50, p99 := failovertest.Percentiles(lat)
 	t.Logf("browser failover, gateway killed (%d rounds): kill to the goal on the page p50 %v, p99 %v",
 		len(lat), p50.Round(time.Millisecond), p99.Round(time.Millisecond))
 	b.screenshot("failed-over")
