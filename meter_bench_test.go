@@ -16,11 +16,7 @@ import (
 func BenchmarkObserveWrite(b *testing.B) {
 	for _, frame := range []int{1, 16, 256} {
 		b.Run("impl=baseline/frame="+strconv.Itoa(frame), func(b *testing.B) {
-			now := time.Now()
-			ds := make([]fanout.Delivery, frame)
-			for i := range ds {
-				ds[i] = fanout.Delivery{Message: &fanout.Message{Time: now.Add(-time.Duration(i) * 37 * time.Microsecond)}}
-			}
+			now, ds := frameOfUpdates(frame)
 			var sum time.Duration
 			for b.Loop() {
 				for i := range ds {
@@ -33,11 +29,7 @@ func BenchmarkObserveWrite(b *testing.B) {
 			}
 		})
 		b.Run("impl=meter/frame="+strconv.Itoa(frame), func(b *testing.B) {
-			now := time.Now()
-			ds := make([]fanout.Delivery, frame)
-			for i := range ds {
-				ds[i] = fanout.Delivery{Message: &fanout.Message{Time: now.Add(-time.Duration(i) * 37 * time.Microsecond)}}
-			}
+			now, ds := frameOfUpdates(frame)
 			var m fanout.Meter
 			b.ReportAllocs()
 			for b.Loop() {
@@ -46,4 +38,15 @@ func BenchmarkObserveWrite(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*frame), "ns/delivery")
 		})
 	}
+}
+
+// frameOfUpdates returns now and n updates published before it, 37 µs
+// apart.
+func frameOfUpdates(n int) (time.Time, []fanout.Delivery) {
+	now := time.Now()
+	ds := make([]fanout.Delivery, n)
+	for i := range ds {
+		ds[i] = fanout.Delivery{Message: &fanout.Message{Time: now.Add(-time.Duration(i) * 37 * time.Microsecond)}}
+	}
+	return now, ds
 }
